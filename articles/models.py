@@ -1,0 +1,117 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+
+from articles.querysets import ArticleQuerySet, CategoryQuerySet
+from articles.rendering import render_markdown
+
+
+def validate_body_size(value: str) -> None:
+    limit = settings.ARTICLE_BODY_MAX_BYTES
+    size = len(value.encode("utf-8"))
+    if size > limit:
+        raise ValidationError(
+            "The body is %(size)s; the limit is %(limit)s. Split it into several articles.",
+            code="body_too_large",
+            params={"size": filesizeformat(size), "limit": filesizeformat(limit)},
+        )
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True, help_text="Used in the category's URL.")
+    description = models.TextField(blank=True, help_text="Plain text shown under the category's name.")
+    position = models.PositiveIntegerField(default=0, help_text="Categories are listed by position, then name.")
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("articles:category", kwargs={"slug": self.slug})
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, help_text="The article's URL: letters, digits and hyphens.")
+    summary = models.TextField(
+        max_length=500, help_text="One or two plain-text sentences, shown in listings and search results."
+    )
+    body = models.TextField(
+        validators=[validate_body_size],
+        help_text="Markdown. Fenced code blocks are highlighted; raw HTML is sanitised.",
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="articles")
+    tags = TaggableManager(blank=True, help_text="A comma-separated list of tags.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="A time in the future schedules the article: it appears by itself then."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Derived from `body` at save time, never per request.
+    body_html = models.TextField(editable=False, default="")
+    toc_html = models.TextField(editable=False, default="")
+    word_count = models.PositiveIntegerField(editable=False, default=0)
+    reading_time = models.PositiveIntegerField(editable=False, default=1, help_text="Minutes.")
+
+    # What `load_seed` last wrote, so it can tell an editor's change from its own.
+    seed_checksum = models.CharField(max_length=64, editable=False, blank=True, default="")
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="article_public_idx"),
+            models.Index(fields=["category", "status", "-published_at"], name="article_category_public_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.render()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html", "toc_html", "word_count", "reading_time"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("articles:article", kwargs={"slug": self.slug})
+
+    def render(self) -> None:
+        validate_body_size(self.body)
+        rendered = render_markdown(self.body)
+        self.body_html = rendered.html
+        self.toc_html = rendered.toc_html
+        self.word_count = rendered.word_count
+        self.reading_time = rendered.reading_time
+
+    @property
+    def state(self) -> str:
+        """Draft, Scheduled or Published, for badges and banners.
+
+        Access is decided by `ArticleQuerySet.published()`; this only labels.
+        """
+        if self.status != self.Status.PUBLISHED or self.published_at is None:
+            return "Draft"
+        return "Scheduled" if self.published_at > timezone.now() else "Published"

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from articles import search, views
+
+app_name = "articles"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("categories/<slug:slug>/", views.CategoryView.as_view(), name="category"),
+    path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
+    path("articles/<slug:slug>/", views.ArticleView.as_view(), name="article"),
+    path("search/", search.search_view, name="search"),
+]

@@ -1,0 +1,122 @@
+from django.core.paginator import EmptyPage
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.views.generic import DetailView, ListView
+from taggit.models import Tag
+
+from articles.forms import PageForm
+from articles.models import Article, Category
+from articles.querysets import public_tags
+
+LISTING_PAGE_SIZE = 60
+
+
+class NotFound(Http404):
+    """A 404 whose message is written for readers and shown on the page."""
+
+
+def page_not_found(request, exception):
+    message = str(exception) if isinstance(exception, NotFound) else ""
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+class PublicListingMixin:
+    """Listings of public articles, 60 a page, with `?page=N` read through a form."""
+
+    paginate_by = LISTING_PAGE_SIZE
+    template_name = "articles/article_list.html"
+    context_object_name = "articles"
+
+    def public_articles(self):
+        return Article.objects.published().for_listing()
+
+    def paginate_queryset(self, queryset, page_size):
+        form = PageForm(self.request.GET)
+        if not form.is_valid():
+            raise NotFound("Page numbers are whole numbers, starting at 1.")
+        number = form.cleaned_data["page"] or 1
+        paginator = self.get_paginator(queryset, page_size)
+        try:
+            page = paginator.page(number)
+        except EmptyPage:
+            raise NotFound(f"There is no page {number} here; the last page is {paginator.num_pages}.") from None
+        return paginator, page, page.object_list, page.has_other_pages()
+
+
+def home(request):
+    return render(
+        request,
+        "articles/home.html",
+        {
+            "categories": Category.objects.with_public_counts(),
+            "latest": Article.objects.published().for_listing()[:8],
+            "tags": public_tags()[:20],
+        },
+    )
+
+
+class CategoryView(PublicListingMixin, ListView):
+    def get_queryset(self):
+        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        return self.public_articles().filter(category=self.category)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(heading=self.category.name, intro=self.category.description, **kwargs)
+
+
+class TagView(PublicListingMixin, ListView):
+    def get_queryset(self):
+        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        return self.public_articles().filter(tags=self.tag)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(heading=f"Tagged “{self.tag.name}”", **kwargs)
+        if not context["paginator"].count:
+            # A tag that only drafts use must not reveal that they exist.
+            raise NotFound("No published article has this tag.")
+        return context
+
+
+class ArticleView(DetailView):
+    context_object_name = "article"
+
+    def get_queryset(self):
+        return Article.objects.visible_to(self.request.user).for_listing()
+
+    def get_context_data(self, **kwargs):
+        article = self.object
+        return super().get_context_data(
+            related=related_articles(article),
+            **neighbours(article),
+            **kwargs,
+        )
+
+
+def related_articles(article, limit=4):
+    """Public articles sharing the most tags with this one."""
+    tag_ids = [tag.pk for tag in article.tags.all()]
+    if not tag_ids:
+        return []
+    return list(
+        Article.objects.published()
+        .exclude(pk=article.pk)
+        .filter(tags__in=tag_ids)
+        .annotate(shared_tags=Count("tags"))
+        .order_by("-shared_tags", "-published_at", "-id")
+        .select_related("category")[:limit]
+    )
+
+
+def neighbours(article):
+    """The previous (older) and next (newer) public article in the same category."""
+    if article.published_at is None:
+        return {"previous": None, "next": None}
+    siblings = Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk)
+    at = article.published_at
+    older = Q(published_at__lt=at) | Q(published_at=at, id__lt=article.pk)
+    newer = Q(published_at__gt=at) | Q(published_at=at, id__gt=article.pk)
+    return {
+        "previous": siblings.filter(older).order_by("-published_at", "-id").first(),
+        "next": siblings.filter(newer).order_by("published_at", "id").first(),
+    }
