@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.template.defaultfilters import filesizeformat
@@ -69,11 +70,19 @@ class Article(models.Model):
     # Derived from `body` at save time, never per request.
     body_html = models.TextField(editable=False, default="")
     toc_html = models.TextField(editable=False, default="")
+    body_text = models.TextField(editable=False, default="", help_text="Plain text of the body, for search snippets.")
     word_count = models.PositiveIntegerField(editable=False, default=0)
     reading_time = models.PositiveIntegerField(editable=False, default=1, help_text="Minutes.")
 
+    # PostgreSQL: the weighted search document (title A, tags and summary B,
+    # body C), kept current by articles.search on every save and tag change,
+    # with a GIN index created in migration 0003. Unused on SQLite (FTS5 there).
+    search_vector = SearchVectorField(null=True, editable=False)
+
     # What `load_seed` last wrote, so it can tell an editor's change from its own.
     seed_checksum = models.CharField(max_length=64, editable=False, blank=True, default="")
+
+    DERIVED_FIELDS = ("body_html", "toc_html", "body_text", "word_count", "reading_time")
 
     objects = ArticleQuerySet.as_manager()
 
@@ -92,8 +101,11 @@ class Article(models.Model):
         if update_fields is None or "body" in update_fields:
             self.render()
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "body_html", "toc_html", "word_count", "reading_time"}
+                kwargs["update_fields"] = {*update_fields, *self.DERIVED_FIELDS}
         super().save(*args, **kwargs)
+        from articles import search
+
+        search.index_article(self)
 
     def get_absolute_url(self) -> str:
         return reverse("articles:article", kwargs={"slug": self.slug})
@@ -103,6 +115,7 @@ class Article(models.Model):
         rendered = render_markdown(self.body)
         self.body_html = rendered.html
         self.toc_html = rendered.toc_html
+        self.body_text = rendered.text
         self.word_count = rendered.word_count
         self.reading_time = rendered.reading_time
 

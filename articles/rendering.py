@@ -8,10 +8,12 @@ without passing the allow-list below.
 import math
 import re
 from dataclasses import dataclass
+from html import unescape
 from xml.etree.ElementTree import Element
 
 import markdown
 import nh3
+from django.utils.html import strip_tags
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify as toc_slugify
 from markdown.treeprocessors import Treeprocessor
@@ -122,6 +124,7 @@ def _markdown() -> markdown.Markdown:
 class Rendered:
     html: str
     toc_html: str
+    text: str
     word_count: int
     reading_time: int
 
@@ -140,4 +143,18 @@ def render_markdown(source: str) -> Rendered:
     # The toc lists only headings, but it is built from author text too.
     toc_html = sanitise(md.toc) if md.toc_tokens else ""
     words = count_words(source)
-    return Rendered(html=html, toc_html=toc_html, word_count=words, reading_time=reading_time_for(words))
+    return Rendered(
+        html=html,
+        toc_html=toc_html,
+        text=plain_text(html),
+        word_count=words,
+        reading_time=reading_time_for(words),
+    )
+
+
+def plain_text(html: str) -> str:
+    """Readable text of sanitised HTML: for search snippets and the search index."""
+    without_permalinks = re.sub(r'<a class="headerlink"[^>]*>.*?</a>', "", html)
+    text = unescape(strip_tags(without_permalinks))
+    # U+E000/U+E001 delimit search highlights; they must never come from authors.
+    return " ".join(text.replace("\ue000", "").replace("\ue001", "").split())

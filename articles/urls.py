@@ -1,6 +1,6 @@
 from django.urls import path
 
-from articles import search, views
+from articles import views
 
 app_name = "articles"
 
@@ -9,5 +9,5 @@ urlpatterns = [
     path("categories/<slug:slug>/", views.CategoryView.as_view(), name="category"),
     path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("articles/<slug:slug>/", views.ArticleView.as_view(), name="article"),
-    path("search/", search.search_view, name="search"),
+    path("search/", views.search_view, name="search"),
 ]

@@ -1,11 +1,13 @@
-from django.core.paginator import EmptyPage
+from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
-from articles.forms import PageForm
+from articles import search
+from articles.forms import MAX_QUERY_CHARS, PageForm, SearchForm
 from articles.models import Article, Category
 from articles.querysets import public_tags
 
@@ -120,3 +122,95 @@ def neighbours(article):
         "previous": siblings.filter(older).order_by("-published_at", "-id").first(),
         "next": siblings.filter(newer).order_by("published_at", "id").first(),
     }
+
+
+SEARCH_PAGE_SIZE = 20
+# Below this many hits, a typo correction is worth trying.
+FEW_RESULTS = 3
+
+
+def search_view(request):
+    form = SearchForm(request.GET)
+    context = {"form": form, "search_query": request.GET.get("q", "")[:MAX_QUERY_CHARS]}
+    if not form.is_valid():
+        return render(request, "articles/search.html", context, status=400)
+
+    params = form.cleaned_data
+    q, category_slug, tag_slugs = params["q"], params["category"], params["tag"]
+    context.update(search_query=q, query=q, truncated=form.truncated)
+    if not (q or category_slug or tag_slugs):
+        return render(request, "articles/search.html", {**context, "popular_tags": public_tags()[:24]})
+
+    base, notices = Article.objects.published(), []
+    if category_slug:
+        base = base.filter(category__slug=category_slug)
+        if not Category.objects.filter(slug=category_slug).exists():
+            notices.append(f"There is no category “{category_slug}”.")
+    for slug in tag_slugs:
+        base = base.filter(tags__slug=slug)
+    results = search.matches(base, q) if q else base
+    total = results.count()
+
+    correction = search.suggest(q, base) if q and total < FEW_RESULTS else None
+    shown_query = q
+    if correction and correction.confident:
+        corrected = search.matches(base, correction.text)
+        corrected_total = corrected.count()
+        if corrected_total > total:
+            results, total, shown_query = corrected, corrected_total, correction.text
+
+    if q and params["sort"] != "newest":
+        results = results.order_by("-rank", "-published_at", "-id")
+    else:
+        results = results.order_by("-published_at", "-id")
+
+    paginator = Paginator(results.for_listing(), SEARCH_PAGE_SIZE)
+    number = params["page"] or 1
+    if number > paginator.num_pages and not (number == 1 and total == 0):
+        raise NotFound(f"There is no page {number} of these results; the last page is {paginator.num_pages}.")
+    page = paginator.page(number) if total else None
+    articles = list(page.object_list) if page else []
+    snippets = search.snippets([a.pk for a in articles], shown_query) if shown_query else {}
+
+    context.update(
+        total=total,
+        shown_query=shown_query,
+        correction=correction,
+        showing_corrected=shown_query != q,
+        notices=notices,
+        page_obj=page,
+        paginator=paginator,
+        is_paginated=total > SEARCH_PAGE_SIZE,
+        results=[(article, snippets.get(article.pk)) for article in articles],
+        facets=_facet_links(search.facets(results) if total else None, q, category_slug, tag_slugs, params["sort"]),
+        filters={"category": category_slug, "tags": tag_slugs, "sort": params["sort"] or "relevance"},
+        query_string=_query_string(q=shown_query, category=category_slug, tag=tag_slugs, sort=params["sort"]),
+        query_string_corrected=_query_string(
+            q=correction.text if correction else "", category=category_slug, tag=tag_slugs, sort=params["sort"]
+        ),
+        categories=Category.objects.all(),
+    )
+    return render(request, "articles/search.html", context)
+
+
+def _facet_links(facets, q, category, tags, sort):
+    """Each facet with the URL that narrows the search to it (or widens it again)."""
+    url = reverse("articles:search")
+    categories, tag_facets = (facets["categories"], facets["tags"]) if facets else ([], [])
+    for item in categories:
+        active = item["slug"] == category
+        item.update(
+            active=active,
+            url=f"{url}?{_query_string(q=q, category=None if active else item['slug'], tag=tags, sort=sort)}",
+        )
+    for item in tag_facets:
+        active = item["slug"] in tags
+        narrowed = [t for t in tags if t != item["slug"]] if active else [*tags, item["slug"]]
+        item.update(active=active, url=f"{url}?{_query_string(q=q, category=category, tag=narrowed, sort=sort)}")
+    return {"categories": categories, "tags": tag_facets}
+
+
+def _query_string(**params):
+    from django.utils.http import urlencode
+
+    return urlencode({key: value for key, value in params.items() if value}, doseq=True)
