@@ -97,10 +97,16 @@ def reindex_all() -> int:
 # ---------------------------------------------------------------- querying
 
 
+def reader_query(q: str) -> SearchQuery:
+    # "dead-letter" must find "dead letter" too: PostgreSQL would otherwise
+    # demand the hyphenated compound. A leading "-word" still excludes.
+    return SearchQuery(re.sub(r"(?<=\w)-(?=\w)", " ", q), search_type="websearch", config=CONFIG)
+
+
 def matches(base, q: str):
     """`base` narrowed to articles matching `q`, annotated with `rank` (higher is better)."""
     if connection.vendor == "postgresql":
-        query = SearchQuery(q, search_type="websearch", config=CONFIG)
+        query = reader_query(q)
         title_rank = SearchRank(SearchVector("title", config=CONFIG), query)
         return base.filter(search_vector=query).annotate(
             rank=SearchRank(F("search_vector"), query) + Value(TITLE_BOOST) * title_rank
@@ -133,7 +139,7 @@ def snippets(article_ids: list[int], q: str) -> dict[int, str]:
     from articles.models import Article
 
     if connection.vendor == "postgresql":
-        query = SearchQuery(q, search_type="websearch", config=CONFIG)
+        query = reader_query(q)
         rows = (
             Article.objects.filter(pk__in=article_ids)
             .annotate(
@@ -196,6 +202,58 @@ def facets(results):
     }
 
 
+# ---------------------------------------------------------------- the whole search
+
+# Below this many hits, a typo correction is worth trying.
+FEW_RESULTS = 3
+
+
+@dataclass
+class Outcome:
+    results: object  # an ordered queryset of public articles
+    total: int
+    query: str  # what the results are for: the reader's words, or their correction
+    correction: "Correction | None" = None
+    relaxed: bool = False  # no article had every word; these have some of them
+
+    @property
+    def corrected(self) -> bool:
+        return self.correction is not None and self.query == self.correction.text
+
+
+def run(base, q: str, *, sort: str = "relevance") -> Outcome:
+    """Search `base` (public articles, already filtered) for the reader's words.
+
+    When little is found, try the typo correction; when nothing is found and
+    the query has no operators, accept articles that have any of its words.
+    """
+    if not q:
+        return Outcome(results=base.order_by("-published_at", "-id"), total=base.count(), query="")
+    outcome = Outcome(results=matches(base, q), total=0, query=q)
+    outcome.total = outcome.results.count()
+    if outcome.total < FEW_RESULTS:
+        outcome.correction = suggest(q, base)
+        if outcome.correction and outcome.correction.confident:
+            corrected = matches(base, outcome.correction.text)
+            if (total := corrected.count()) > outcome.total:
+                outcome.results, outcome.total, outcome.query = corrected, total, outcome.correction.text
+    if outcome.total == 0 and (loose := any_word_query(q)):
+        relaxed = matches(base, loose)
+        if total := relaxed.count():
+            outcome.results, outcome.total, outcome.relaxed = relaxed, total, True
+    order = ["-published_at", "-id"] if sort == "newest" else ["-rank", "-published_at", "-id"]
+    outcome.results = outcome.results.order_by(*order)
+    return outcome
+
+
+def any_word_query(q: str) -> str:
+    """`a b c` as `a or b or c`; empty when the reader already used search syntax."""
+    if re.search(r'"|(^|\s)-|\bor\b', q, re.IGNORECASE):
+        return ""
+    words = q.split()
+    return " or ".join(words) if len(words) > 1 else ""
+
+
 # ---------------------------------------------------------------- typo correction
 
 
@@ -252,7 +310,9 @@ def suggest(q: str, base) -> Correction | None:
         vocabulary AS (
             SELECT word, count(DISTINCT id) AS ndoc
             FROM (
-                SELECT id, regexp_split_to_table(lower(title || ' ' || summary || ' ' || body_text), '[^a-z0-9]+') AS word
+                SELECT id, regexp_split_to_table(
+                    lower(title || ' ' || summary || ' ' || body_text), '[^a-z0-9]+'
+                ) AS word
                 FROM docs
             ) split
             WHERE length(word) BETWEEN 3 AND 40

@@ -125,8 +125,6 @@ def neighbours(article):
 
 
 SEARCH_PAGE_SIZE = 20
-# Below this many hits, a typo correction is worth trying.
-FEW_RESULTS = 3
 
 
 def search_view(request):
@@ -148,43 +146,33 @@ def search_view(request):
             notices.append(f"There is no category “{category_slug}”.")
     for slug in tag_slugs:
         base = base.filter(tags__slug=slug)
-    results = search.matches(base, q) if q else base
-    total = results.count()
+    outcome = search.run(base, q, sort=params["sort"])
 
-    correction = search.suggest(q, base) if q and total < FEW_RESULTS else None
-    shown_query = q
-    if correction and correction.confident:
-        corrected = search.matches(base, correction.text)
-        corrected_total = corrected.count()
-        if corrected_total > total:
-            results, total, shown_query = corrected, corrected_total, correction.text
-
-    if q and params["sort"] != "newest":
-        results = results.order_by("-rank", "-published_at", "-id")
-    else:
-        results = results.order_by("-published_at", "-id")
-
-    paginator = Paginator(results.for_listing(), SEARCH_PAGE_SIZE)
+    paginator = Paginator(outcome.results.for_listing(), SEARCH_PAGE_SIZE)
     number = params["page"] or 1
-    if number > paginator.num_pages and not (number == 1 and total == 0):
+    if number > paginator.num_pages:
         raise NotFound(f"There is no page {number} of these results; the last page is {paginator.num_pages}.")
-    page = paginator.page(number) if total else None
-    articles = list(page.object_list) if page else []
-    snippets = search.snippets([a.pk for a in articles], shown_query) if shown_query else {}
-
+    page = paginator.page(number)
+    articles = list(page.object_list)
+    snippet_query = search.any_word_query(q) if outcome.relaxed else outcome.query
+    snippets = search.snippets([a.pk for a in articles], snippet_query) if q else {}
+    correction = outcome.correction
     context.update(
-        total=total,
-        shown_query=shown_query,
+        total=outcome.total,
+        shown_query=outcome.query,
         correction=correction,
-        showing_corrected=shown_query != q,
+        showing_corrected=outcome.corrected,
+        relaxed=outcome.relaxed,
         notices=notices,
         page_obj=page,
         paginator=paginator,
-        is_paginated=total > SEARCH_PAGE_SIZE,
+        is_paginated=page.has_other_pages(),
         results=[(article, snippets.get(article.pk)) for article in articles],
-        facets=_facet_links(search.facets(results) if total else None, q, category_slug, tag_slugs, params["sort"]),
+        facets=_facet_links(
+            search.facets(outcome.results) if outcome.total else None, q, category_slug, tag_slugs, params["sort"]
+        ),
         filters={"category": category_slug, "tags": tag_slugs, "sort": params["sort"] or "relevance"},
-        query_string=_query_string(q=shown_query, category=category_slug, tag=tag_slugs, sort=params["sort"]),
+        query_string=_query_string(q=outcome.query, category=category_slug, tag=tag_slugs, sort=params["sort"]),
         query_string_corrected=_query_string(
             q=correction.text if correction else "", category=category_slug, tag=tag_slugs, sort=params["sort"]
         ),
