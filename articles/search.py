@@ -127,9 +127,18 @@ def matches(base, q: str):
 
 
 def _fts5_query(q: str) -> str:
-    # Each word quoted: FTS5 syntax in a reader's query can never be an error.
-    words = re.findall(r"\w+", q.lower())
-    return " ".join(f'"{word}"' for word in words)
+    # Each word quoted, so FTS5 syntax in a reader's query is never an error;
+    # "or" between words keeps its meaning.
+    parts = []
+    for word in re.findall(r"\w+", q.lower()):
+        if word == "or":
+            if parts and parts[-1] != "OR":
+                parts.append("OR")
+        else:
+            parts.append(f'"{word}"')
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts)
 
 
 def snippets(article_ids: list[int], q: str) -> dict[int, str]:
