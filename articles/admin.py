@@ -1,44 +1,333 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from articles.models import Article, Category
+from articles import previews, services
+from articles.diffs import diff_revisions, diff_texts
+from articles.models import Article, ArticleRevision, Category, Image, validate_body_size
+from articles.rendering import render_markdown
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("draft", "Draft"), ("scheduled", "Scheduled"), ("published", "Published")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        published = queryset.filter(status=Article.Status.PUBLISHED)
+        if self.value() == "draft":
+            return queryset.exclude(pk__in=published.exclude(published_at=None).values("pk"))
+        if self.value() == "scheduled":
+            return published.filter(published_at__gt=now)
+        if self.value() == "published":
+            return queryset.published()
+        return queryset
+
+
+class ArticleAdminForm(forms.ModelForm):
+    # The version the editor started from; a save from an older one is refused.
+    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Article
+        fields = ["title", "slug", "summary", "body", "status", "published_at", "category", "tags", "author"]
+        widgets = {
+            "body": forms.Textarea(attrs={"class": "markdown-editor", "rows": 30, "spellcheck": "true"}),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conflict = None
+        if self.instance.pk:
+            self.fields["edit_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            # The admin wraps the whole save in a transaction: holding the row
+            # lock from this check to the save makes check-then-write atomic.
+            current = Article.objects.select_for_update().get(pk=self.instance.pk)
+            if cleaned.get("edit_version") != current.version:
+                self.conflict = current
+                latest = current.revisions.select_related("user").first()
+                who = latest.user if latest and latest.user else "someone else"
+                # Let the next save go through once the editor has reviewed the difference.
+                self.data = self.data.copy()
+                self.data["edit_version"] = current.version
+                raise forms.ValidationError(
+                    "%(who)s saved this article while you were editing it (version %(version)s). "
+                    "Nothing you typed is lost: compare your text with theirs below, "
+                    "merge what you need, and save again.",
+                    code="edit_conflict",
+                    params={"who": who, "version": current.version},
+                )
+        return cleaned
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position", "public_articles"]
+    list_display = ["name", "slug", "position", "public_articles", "all_articles"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_public_counts()
+        return super().get_queryset(request).with_public_counts().annotate(total=Count("articles"))
 
     @admin.display(description="Public articles", ordering="article_count")
     def public_articles(self, obj):
         return obj.article_count
 
+    @admin.display(description="All articles", ordering="total")
+    def all_articles(self, obj):
+        return obj.total
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "alt_text", "markdown_line", "uploaded_by", "created_at"]
+    search_fields = ["alt_text"]
+    readonly_fields = ["markdown_line", "uploaded_by", "created_at"]
+    fields = ["file", "alt_text", "markdown_line", "uploaded_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, format_html("Uploaded. Paste this into an article: <code>{}</code>", obj.markdown))
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.display(description="Markdown")
+    def markdown_line(self, obj):
+        return format_html('<code class="copyable">{}</code>', obj.markdown) if obj.pk else "Shown after upload."
+
+    @admin.display(description="Image")
+    def thumbnail(self, obj):
+        return format_html('<img src="{}" alt="" style="max-height:48px;max-width:96px">', obj.file.url)
+
+
+@admin.register(ArticleRevision)
+class ArticleRevisionAdmin(admin.ModelAdmin):
+    """Read-only: revisions are written by saves and read through each article's history."""
+
+    list_display = ["article", "version", "status", "user", "created_at", "note"]
+    list_select_related = ["article", "user"]
+    search_fields = ["article__title", "note"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
     list_display = ["title", "category", "state_badge", "published_at", "author", "updated_at"]
-    list_filter = ["status", "category", "tags", "author"]
+    list_filter = [StateFilter, "category", "tags", "author"]
     list_select_related = ["category", "author"]
     search_fields = ["title", "summary", "body"]
     date_hierarchy = "published_at"
+    ordering = ["-updated_at"]
+    sortable_by = ["title", "category", "state_badge", "published_at", "author", "updated_at"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category"]
-    readonly_fields = ["reading_time", "created_at", "updated_at"]
+    actions = ["publish_now", "unpublish"]
+    readonly_fields = ["reading_time", "word_count", "version_number", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "summary", "body"]}),
+        (None, {"fields": ["title", "slug", "summary", "body", "edit_version"]}),
         ("Publishing", {"fields": ["status", "published_at", "category", "tags", "author"]}),
-        ("Details", {"fields": ["reading_time", "created_at", "updated_at"], "classes": ["collapse"]}),
+        ("Details", {"fields": ["reading_time", "word_count", "version_number", "created_at", "updated_at"]}),
     ]
+
+    class Media:
+        css = {"all": ["css/pygments.css", "articles/admin/editor.css"]}
+        js = ["articles/admin/editor.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not services.can_publish(request.user):
+            fields += ["status", "published_at", "author"]
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or services.can_edit(request.user, obj)
+
+    def has_publish_permission(self, request):
+        return services.can_publish(request.user)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "body":
+            field.widget.attrs["data-preview-url"] = reverse("admin:articles_article_preview")
+        return field
+
+    def get_changeform_initial_data(self, request):
+        return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.author_id is None:
+            obj.author = request.user
+        services.save_article(article=obj, by=request.user)
+
     @admin.display(description="Status", ordering="status")
     def state_badge(self, obj):
         state = obj.state
-        return format_html('<span class="state state-{}">{}</span>', state.lower(), state)
+        return format_html('<span class="state-badge state-{}">{}</span>', state.lower(), state)
+
+    @admin.display(description="Version")
+    def version_number(self, obj):
+        return obj.version if obj.pk else "—"
+
+    @admin.action(description="Publish now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        changed = 0
+        for article in queryset:
+            if article.state != "Published":
+                services.publish_article(article=article, by=request.user)
+                changed += 1
+        self.message_user(request, f"Published {changed} article{'s' if changed != 1 else ''}.", messages.SUCCESS)
+
+    @admin.action(description="Unpublish (back to draft)", permissions=["publish"])
+    def unpublish(self, request, queryset):
+        changed = 0
+        for article in queryset.exclude(status=Article.Status.DRAFT):
+            services.unpublish_article(article=article, by=request.user)
+            changed += 1
+        self.message_user(
+            request, f"Moved {changed} article{'s' if changed != 1 else ''} back to draft.", messages.SUCCESS
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        # Django silently ignores an action the user may not run; say so instead.
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action in {"publish_now", "unpublish"} and not services.can_publish(request.user):
+            self.message_user(request, "Only editors can publish or unpublish articles.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
+
+    # ------------------------------------------------------------ extra views
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("preview/", view(require_POST(self.preview_view)), name="articles_article_preview"),
+            path("<int:pk>/revisions/", view(self.revisions_view), name="articles_article_revisions"),
+            path(
+                "<int:pk>/revisions/<int:revision_id>/restore/",
+                view(require_POST(self.restore_view)),
+                name="articles_article_restore",
+            ),
+            path(
+                "<int:pk>/preview-link/",
+                view(require_POST(self.preview_link_view)),
+                name="articles_article_preview_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """The body rendered by the same pipeline as the public page (staff only, POST)."""
+        if not self.has_add_permission(request) and not self.has_change_permission(request):
+            raise PermissionDenied
+        body = request.POST.get("body", "")
+        try:
+            validate_body_size(body)
+        except forms.ValidationError as error:
+            return JsonResponse({"error": error.messages[0]}, status=400)
+        rendered = render_markdown(body)
+        return JsonResponse(
+            {"html": rendered.html, "words": rendered.word_count, "reading_time": rendered.reading_time}
+        )
+
+    def _article_for(self, request, pk, *, edit=False):
+        article = get_object_or_404(Article, pk=pk)
+        allowed = self.has_change_permission(request, article) if edit else self.has_view_permission(request, article)
+        if not allowed:
+            raise PermissionDenied
+        return article
+
+    def revisions_view(self, request, pk):
+        article = self._article_for(request, pk)
+        revisions = list(article.revisions.select_related("user"))
+        diff = None
+        old_id, new_id = request.GET.get("from"), request.GET.get("to")
+        if old_id and new_id:
+            by_id = {str(revision.pk): revision for revision in revisions}
+            if old_id not in by_id or new_id not in by_id:
+                raise Http404("No such revision of this article.")
+            diff = diff_revisions(by_id[old_id], by_id[new_id])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"History of “{article.title}”",
+            "article": article,
+            "revisions": revisions,
+            "diff": diff,
+            "selected": (old_id, new_id),
+            "can_restore": self.has_change_permission(request, article),
+        }
+        return TemplateResponse(request, "admin/articles/article/revisions.html", context)
+
+    def restore_view(self, request, pk, revision_id):
+        article = self._article_for(request, pk, edit=True)
+        revision = get_object_or_404(ArticleRevision, pk=revision_id, article=article)
+        services.restore_revision(revision=revision, by=request.user)
+        self.message_user(request, f"Restored version {revision.version}; the restore is saved as a new revision.")
+        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]))
+
+    def preview_link_view(self, request, pk):
+        article = self._article_for(request, pk)
+        url = request.build_absolute_uri(previews.preview_url(article))
+        self.message_user(
+            request,
+            format_html(
+                'Preview link for reviewers, valid for {} days: <a href="{}">{}</a>',
+                previews.PREVIEW_DAYS,
+                url,
+                url,
+            ),
+        )
+        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if getattr(form, "conflict", None) is not None:
+            theirs = form.conflict
+            context["conflict"] = {
+                "article": theirs,
+                "diff": diff_texts(
+                    {"Title": theirs.title, "Summary": theirs.summary, "Body": theirs.body},
+                    {
+                        "Title": form.data.get("title", ""),
+                        "Summary": form.data.get("summary", ""),
+                        "Body": form.data.get("body", ""),
+                    },
+                    old_label=f"Saved version {theirs.version}",
+                    new_label="Your text",
+                ),
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -79,6 +80,10 @@ class Article(models.Model):
     # with a GIN index created in migration 0003. Unused on SQLite (FTS5 there).
     search_vector = SearchVectorField(null=True, editable=False)
 
+    # Optimistic locking: every save bumps it; a form holding an older number
+    # was opened before someone else's save and must not overwrite it.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
     # What `load_seed` last wrote, so it can tell an editor's change from its own.
     seed_checksum = models.CharField(max_length=64, editable=False, blank=True, default="")
 
@@ -88,6 +93,7 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        permissions = [("publish_article", "Can publish, schedule and unpublish articles")]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
             models.Index(fields=["category", "status", "-published_at"], name="article_category_public_idx"),
@@ -102,6 +108,10 @@ class Article(models.Model):
             self.render()
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, *self.DERIVED_FIELDS}
+        if self.pk is not None:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         super().save(*args, **kwargs)
         from articles import search
 
@@ -128,3 +138,86 @@ class Article(models.Model):
         if self.status != self.Status.PUBLISHED or self.published_at is None:
             return "Draft"
         return "Scheduled" if self.published_at > timezone.now() else "Published"
+
+
+class ArticleRevision(models.Model):
+    """A snapshot taken at every save, so no editor's words are ever lost."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField()
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Article.Status.choices)
+    published_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.article} (version {self.version})"
+
+
+class SlugRedirect(models.Model):
+    """An article's former slug, answered with a 301 to its current URL."""
+
+    old_slug = models.SlugField(max_length=200, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="slug_redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.old_slug} → {self.article.slug}"
+
+
+def validate_image_size(file) -> None:
+    limit = settings.IMAGE_UPLOAD_MAX_BYTES
+    if file.size > limit:
+        raise ValidationError(
+            "The image is %(size)s; the limit is %(limit)s.",
+            code="image_too_large",
+            params={"size": filesizeformat(file.size), "limit": filesizeformat(limit)},
+        )
+
+
+def image_upload_to(instance, filename: str) -> str:
+    # Never trust the uploaded name: a random name keeps paths safe and unguessable.
+    import secrets
+    from pathlib import PurePath
+
+    extension = PurePath(filename).suffix.lower()
+    if extension not in {".png", ".jpg", ".jpeg", ".gif", ".webp"}:
+        extension = ".img"
+    return f"images/{timezone.now():%Y/%m}/{secrets.token_hex(12)}{extension}"
+
+
+class Image(models.Model):
+    """An image uploaded by an editor, to be used in article bodies."""
+
+    file = models.ImageField(
+        upload_to=image_upload_to,
+        validators=[
+            validate_image_size,
+            FileExtensionValidator(allowed_extensions=["png", "jpg", "jpeg", "gif", "webp"]),
+        ],
+        help_text="PNG, JPEG, GIF or WebP, at most 5 MB.",
+    )
+    alt_text = models.CharField(max_length=200, help_text="Describe the image for readers who cannot see it.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.alt_text
+
+    @property
+    def markdown(self) -> str:
+        alt = self.alt_text.replace("[", "(").replace("]", ")")
+        return f"![{alt}]({self.file.url})"

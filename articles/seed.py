@@ -16,6 +16,7 @@ import yaml
 from django.db import transaction
 
 from articles.models import Article, Category
+from articles.services import save_article
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 
@@ -121,6 +122,6 @@ def load_seed(directory: Path = SEED_DIR) -> SeedReport:
             report.updated.append(slug)
         article.seed_checksum = wanted
         article.full_clean(exclude=["seed_checksum"])
-        article.save()
+        save_article(article=article, note="Loaded from the seed")
         article.tags.set(tags)
     return report

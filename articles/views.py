@@ -1,14 +1,14 @@
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
-from articles import search
+from articles import previews, search
 from articles.forms import MAX_QUERY_CHARS, PageForm, SearchForm
-from articles.models import Article, Category
+from articles.models import Article, Category, SlugRedirect
 from articles.querysets import public_tags
 
 LISTING_PAGE_SIZE = 60
@@ -86,13 +86,40 @@ class ArticleView(DetailView):
     def get_queryset(self):
         return Article.objects.visible_to(self.request.user).for_listing()
 
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A renamed article keeps its old address working.
+            moved = SlugRedirect.objects.filter(old_slug=kwargs["slug"]).values_list("article_id", flat=True).first()
+            article = self.get_queryset().filter(pk=moved).first() if moved else None
+            if article is None:
+                raise
+            return HttpResponsePermanentRedirect(article.get_absolute_url())
+
     def get_context_data(self, **kwargs):
-        article = self.object
-        return super().get_context_data(
-            related=related_articles(article),
-            **neighbours(article),
-            **kwargs,
-        )
+        return super().get_context_data(**article_context(self.object), **kwargs)
+
+
+def article_context(article):
+    return {"related": related_articles(article), **neighbours(article)}
+
+
+def preview_view(request, token):
+    """A draft or scheduled article through a signed, expiring link, for reviewers without an account."""
+    article_id = previews.article_id_from(token)
+    article = Article.objects.for_listing().filter(pk=article_id).first() if article_id else None
+    if article is None:
+        raise NotFound("This preview link is not valid, or it has expired. Ask an editor for a new one.")
+    context = {
+        "article": article,
+        "preview_link": True,
+        "preview_days": previews.PREVIEW_DAYS,
+        **article_context(article),
+    }
+    response = render(request, "articles/article_detail.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 def related_articles(article, limit=4):
