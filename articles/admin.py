@@ -149,7 +149,6 @@ class ArticleAdmin(admin.ModelAdmin):
     ordering = ["-updated_at"]
     sortable_by = ["title", "category", "state_badge", "published_at", "author", "updated_at"]
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["category"]
     actions = ["publish_now", "unpublish"]
     readonly_fields = ["reading_time", "word_count", "version_number", "created_at", "updated_at"]
     fieldsets = [
@@ -183,6 +182,11 @@ class ArticleAdmin(admin.ModelAdmin):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "body":
             field.widget.attrs["data-preview-url"] = reverse("admin:articles_article_preview")
+        elif db_field.name == "published_at":
+            # The admin's split widget shows "Date:" and "Time:" as bare text; name the inputs.
+            date, time = field.widget.widgets
+            date.attrs["aria-label"] = "Publication date (YYYY-MM-DD)"
+            time.attrs["aria-label"] = "Publication time (HH:MM:SS, UTC)"
         return field
 
     def get_changeform_initial_data(self, request):

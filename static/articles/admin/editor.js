@@ -14,6 +14,7 @@
     const editorColumn = document.createElement("div");
     const preview = document.createElement("div");
     preview.className = "markdown-preview prose";
+    preview.setAttribute("role", "region");
     preview.setAttribute("aria-live", "polite");
     preview.setAttribute("aria-label", "Preview");
     const stats = document.createElement("p");
