@@ -65,7 +65,8 @@ def test_keyboard_only_reader_reaches_search_navigation_and_articles(site, page)
         focused.append(
             p.evaluate(
                 "() => { const e = document.activeElement; const s = getComputedStyle(e);"
-                " return [e.tagName, e.id || e.className || e.textContent.trim().slice(0, 30), s.outlineStyle, s.outlineWidth]; }"
+                " const name = e.id || e.className || e.textContent.trim().slice(0, 30);"
+                " return [e.tagName, name, s.outlineStyle, s.outlineWidth]; }"
             )
         )
     names = [f[1] for f in focused]
