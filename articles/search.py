@@ -341,8 +341,10 @@ def suggest(q: str, base) -> Correction | None:
         distance = edit_distance(term, word)
         if word == term or distance > _max_distance(term):
             continue
-        if term in known and ndoc < max(3, 5 * known[term]):
-            continue  # a real (if rare) word stays unless the correction is far more common
+        if term in known and not (known[term] == 1 and distance == 1 and ndoc >= 5):
+            # A word the articles use stays, unless it is a one-off next to a
+            # common spelling (an article quoting the typo "conection").
+            continue
         options[term].append(((distance, -similarity, -ndoc, word), word))
     choices = {}
     for term in words:

@@ -230,3 +230,9 @@ def test_unknown_category_or_tag_says_so_with_no_results(client, seeded):
 def test_filters_without_a_query_list_matching_articles(client, seeded):
     html = page(client, tag="security")
     assert result_count(html) == Article.objects.published().filter(tags__slug="security").count()
+
+
+def test_a_correct_query_with_few_results_gets_no_false_suggestion(client, seeded):
+    html = page(client, q="circuit breaker")
+    assert "data-suggestion" not in html
+    assert result_slugs(html)[0] == "resilience-patterns-circuit-breaker-retry-bulkhead-and-timeout"
