@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv seed clean
+.PHONY: run test lint format venv seed clean bench
 
 venv: $(VENV)/.installed
 
@@ -26,6 +26,12 @@ run: venv
 # The whole suite on PostgreSQL: DATABASE_URL when set, else postgres@127.0.0.1:5432.
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Production settings under gunicorn on 127.0.0.1, loaded by wrk from a second process
+# (PostgreSQL and Redis on this machine; wrk installed from Debian when missing).
+# Writes bench/results.md and the table in README.md.
+bench: venv
+	bash bench/run.sh
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,6 +1,9 @@
+from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.urls import path, register_converter
 
-from articles import views
+from articles import feeds, views
+from articles.caching import cache_public_page
+from articles.sitemaps import SITEMAPS
 
 
 class SignedTokenConverter:
@@ -20,10 +23,20 @@ register_converter(SignedTokenConverter, "signed")
 app_name = "articles"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("categories/<slug:slug>/", views.CategoryView.as_view(), name="category"),
-    path("tags/<slug:slug>/", views.TagView.as_view(), name="tag"),
-    path("articles/<slug:slug>/", views.ArticleView.as_view(), name="article"),
-    path("search/", views.search_view, name="search"),
+    # Reader pages: cached for anonymous readers, never stale (articles/caching.py).
+    path("", cache_public_page(views.home), name="home"),
+    path("categories/<slug:slug>/", cache_public_page(views.CategoryView.as_view()), name="category"),
+    path("tags/<slug:slug>/", cache_public_page(views.TagView.as_view()), name="tag"),
+    path("articles/<slug:slug>/", cache_public_page(views.ArticleView.as_view()), name="article"),
+    path("search/", cache_public_page(views.search_view), name="search"),
     path("preview/<signed:token>/", views.preview_view, name="preview"),
+    # Feeds, sitemap and robots.txt (articles/feeds.py, articles/sitemaps.py, articles/seo.py).
+    path("feed/", feeds.ArticlesFeed(), name="feed"),
+    path("feed/atom/", feeds.ArticlesAtomFeed(), name="feed-atom"),
+    path("categories/<slug:slug>/feed/", feeds.CategoryFeed(), name="category-feed"),
+    path("categories/<slug:slug>/feed/atom/", feeds.CategoryAtomFeed(), name="category-feed-atom"),
+    path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag-feed"),
+    path("tags/<slug:slug>/feed/atom/", feeds.TagAtomFeed(), name="tag-feed-atom"),
+    path("sitemap.xml", sitemap_view, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
 ]

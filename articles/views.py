@@ -1,12 +1,12 @@
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
-from articles import previews, search
+from articles import previews, search, seo
 from articles.forms import MAX_QUERY_CHARS, PageForm, SearchForm
 from articles.models import Article, Category, SlugRedirect
 from articles.querysets import public_tags
@@ -64,7 +64,13 @@ class CategoryView(PublicListingMixin, ListView):
         return self.public_articles().filter(category=self.category)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(heading=self.category.name, intro=self.category.description, **kwargs)
+        return super().get_context_data(
+            heading=self.category.name,
+            intro=self.category.description,
+            category=self.category,
+            page_description=self.category.description or f"Articles in {self.category.name}, newest first.",
+            **kwargs,
+        )
 
 
 class TagView(PublicListingMixin, ListView):
@@ -73,7 +79,12 @@ class TagView(PublicListingMixin, ListView):
         return self.public_articles().filter(tags=self.tag)
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(heading=f"Tagged “{self.tag.name}”", **kwargs)
+        context = super().get_context_data(
+            heading=f"Tagged “{self.tag.name}”",
+            tag=self.tag,
+            page_description=f"Articles tagged “{self.tag.name}”, newest first.",
+            **kwargs,
+        )
         if not context["paginator"].count:
             # A tag that only drafts use must not reveal that they exist.
             raise NotFound("No published article has this tag.")
@@ -229,3 +240,7 @@ def _query_string(**params):
     from django.utils.http import urlencode
 
     return urlencode({key: value for key, value in params.items() if value}, doseq=True)
+
+
+def robots_txt(request):
+    return HttpResponse("\n".join(seo.robots_lines(request)) + "\n", content_type="text/plain; charset=utf-8")

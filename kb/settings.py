@@ -32,20 +32,37 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.sitemaps",
+    # django-ninja (the JSON API): listed so its docs page uses the Swagger UI
+    # files it ships, served from our static files, never from a CDN.
+    "ninja",
     "taggit",
     "axes",
+    "csp",
     "articles",
 ]
 
 MIDDLEWARE = [
+    # First: probes are answered before host validation, HTTPS redirects and sessions.
+    "kb.health.HealthCheckMiddleware",
+    # Next, so its JSON line sees the final status of everything below it.
+    "kb.middleware.RequestLogMiddleware",
+    # Security headers above everything that can answer: static files and cached pages get them too.
     "django.middleware.security.SecurityMiddleware",
+    "kb.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kb.middleware.DatabaseUnavailableMiddleware",
+    # After WhiteNoise (static files carry their own validators), before
+    # anything that could change the body it hashes for the ETag.
+    "django.middleware.http.ConditionalGetMiddleware",
+    # Cached pages for requests that cannot be signed in, before sessions and routing.
+    "articles.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -79,6 +96,73 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+
+# gunicorn's numbers (gunicorn.conf.py reads the same variables): the pool is
+# sized from the threads of one worker process, and no query may outlive the
+# worker timeout, or gunicorn would kill the worker mid-query.
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 30)
+GUNICORN_THREADS = env_int("GUNICORN_THREADS", 4)
+# 0 means no limit: only for `migrate`, whose index builds may take longer.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000)
+if not 0 <= DB_STATEMENT_TIMEOUT_MS < GUNICORN_TIMEOUT * 1000:
+    raise ImproperlyConfigured(
+        f"DB_STATEMENT_TIMEOUT_MS ({DB_STATEMENT_TIMEOUT_MS}) must be below GUNICORN_TIMEOUT ({GUNICORN_TIMEOUT} s)."
+    )
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", GUNICORN_THREADS)
+DB_POOL_MIN_SIZE = min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE)
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5)
+
+
+def _postgresql(database: dict) -> dict:
+    """Django's psycopg pool, checked connections and timeouts, so a PostgreSQL restart costs 503s, not a restart."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return database  # SQLite for `make run` keeps Django's plain connections.
+    options = database.get("OPTIONS", {})
+    statement_timeout = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    return {
+        **database,
+        # The pool owns connection reuse; Django requires CONN_MAX_AGE=0 with it.
+        "CONN_MAX_AGE": 0,
+        # With a pool, this makes Django pass psycopg_pool's check_connection:
+        # a connection that died with a server restart is found when drawn
+        # and replaced, instead of failing the request that drew it.
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            **options,
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            "options": " ".join(filter(None, [options.get("options"), statement_timeout])),
+            "pool": {
+                "min_size": DB_POOL_MIN_SIZE,
+                "max_size": DB_POOL_MAX_SIZE,
+                # How long a request waits for a connection before it gets a 503.
+                "timeout": DB_POOL_TIMEOUT,
+                # Give up a reconnection series quickly: the next request starts
+                # a new one at once, so recovery follows the database's return
+                # within seconds instead of after a long back-off.
+                "reconnect_timeout": DB_POOL_TIMEOUT,
+                "max_idle": 300,
+            },
+        },
+    }
+
+
+DATABASES["default"] = _postgresql(DATABASES["default"])
+
+# Reads can go to a read replica (kb/db_router.py says which stay on the primary).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+# How far the replica may lag: pages are rendered from the primary for this
+# long after a content change (articles/caching.py).
+DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **_postgresql(dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["kb.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "kb.db_router.ReplicaPinningMiddleware",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -133,7 +217,45 @@ STORAGES = {
     },
 }
 
+# Uploaded media on S3-compatible object storage when a bucket is named, so
+# that any number of web containers share it. Credentials come from boto3's
+# usual sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role).
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
+AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN")
+MEDIA_ORIGINS = []
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_S3_REGION_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "custom_domain": AWS_S3_CUSTOM_DOMAIN,
+            # Plain URLs: image links are stored in rendered article HTML and
+            # in cached pages, where a signed URL would expire.
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+    if AWS_S3_CUSTOM_DOMAIN:
+        MEDIA_ORIGINS = [f"https://{AWS_S3_CUSTOM_DOMAIN}"]
+    elif AWS_S3_ENDPOINT_URL:
+        MEDIA_ORIGINS = [AWS_S3_ENDPOINT_URL.rstrip("/")]
+    else:
+        MEDIA_ORIGINS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+        if AWS_S3_REGION_NAME:
+            MEDIA_ORIGINS.append(f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com")
+
+# WhiteNoise serves the hashed names that {% static %} emits with a ten-year,
+# immutable Cache-Control of its own (a new file means a new name). This is
+# for the unhashed copies, whose content can change under the same URL.
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 3600)
+
 TAGGIT_CASE_INSENSITIVE = True
+# Tag URLs use Django's <slug:> converter, which is ASCII-only: "café" -> "cafe".
+TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = True
 
 SITE_NAME = env_str("SITE_NAME", "kb")
 
@@ -142,12 +264,89 @@ SITE_NAME = env_str("SITE_NAME", "kb")
 ARTICLE_BODY_MAX_BYTES = 200 * 1024
 IMAGE_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
+# HTTPS and security headers. TLS ends at the proxy or load balancer in front
+# of gunicorn, which must set X-Forwarded-Proto (overwriting any value a client
+# sent). Development over plain http://127.0.0.1 (DEBUG=1) turns the HTTPS-only
+# parts off.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere, the
+# admin included (Django 5.2's admin keeps its scripts in files; its one inline
+# <style>, on change lists without actions, is cosmetic and none of ours lacks
+# actions), so neither needs 'unsafe-inline'. Nothing is loaded from elsewhere
+# but uploaded images, when they live on object storage.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# The cache: Redis when REDIS_URL is set (shared by every process and machine),
+# else this process's memory.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            # Django's RedisCache, reusing its redis client (kb/cache.py says why).
+            "BACKEND": "kb.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "kb"),
+            # A Redis that is down or slow must cost a cache miss, not a hung request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kb",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }
+# Server-side caching of public pages (articles/caching.py). On by default only
+# with Redis: several gunicorn workers each with a local-memory cache would not
+# see each other's invalidations. PAGE_CACHE=1 with local memory is right only
+# for a single process.
+PAGE_CACHE = env_bool("PAGE_CACHE", default=bool(REDIS_URL))
+# Changes invalidate pages at once; this only bounds how long an unvisited
+# page occupies memory (and, should Redis be unreachable when a change is
+# saved, how long a missed invalidation can last).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
+
+# One JSON object a line on stdout (kb/jsonlog.py): the request line from
+# kb.middleware, and errors with their tracebacks. django.request is kept to
+# errors, because every request already has its own line.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
+    "formatters": {"json": {"()": "kb.jsonlog.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": "WARNING"},
     "loggers": {
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django": {"level": "INFO"},
+        "django.request": {"level": "ERROR"},
+        "kb": {"level": LOG_LEVEL},
+        "articles": {"level": LOG_LEVEL},
     },
 }

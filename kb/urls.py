@@ -1,14 +1,24 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from articles import api
+from kb import health
 
 urlpatterns = [
+    # Answered by kb.health.HealthCheckMiddleware before routing; named here for reverse().
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # The read-only JSON API (articles/api.py); any other /api/ address is a JSON 404.
+    path("api/v1/", api.urls()),
+    re_path(r"^api/", api.not_found),
     path("", include("articles.urls")),
 ]
 
 handler404 = "articles.views.page_not_found"
+handler500 = "kb.errors.server_error"
 
 if settings.DEBUG:
     # In production, uploaded media comes from object storage or the proxy.

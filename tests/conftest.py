@@ -26,10 +26,24 @@ def seeded(db):
 
 
 def member_of(group_name, username):
-    from django.contrib.auth.models import Group
+    """A staff user in one of the groups migration 0005 creates.
 
+    Transactional (browser) tests flush the database afterwards, data
+    migrations included, so the group is made again from the same definition
+    when it is missing.
+    """
+    from importlib import import_module
+
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=group_name)
+    if created:
+        codenames = import_module("articles.migrations.0005_roles").ROLES[group_name]
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label__in=["articles", "taggit"], codename__in=codenames)
+        )
     user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get(name=group_name))
+    user.groups.add(group)
     return user
 
 

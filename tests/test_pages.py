@@ -129,3 +129,10 @@ def test_pages_are_accessible_landmarks_and_labels(client, seeded):
     assert "<main" in html and "<header" in html and "<footer" in html and "<nav" in html
     assert '<label for="site-search"' in html
     assert 'class="skip-link"' in html
+
+
+def test_a_tag_with_accents_gets_an_ascii_slug_and_working_pages(client, article_factory):
+    article = article_factory(tags=["café", "Ünïcode"])
+    assert sorted(tag.slug for tag in article.tags.all()) == ["cafe", "unicode"]
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert client.get(reverse("articles:tag", args=["cafe"])).status_code == 200

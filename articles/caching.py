@@ -1,0 +1,314 @@
+"""A server-side cache of public pages that is never stale.
+
+`cache_public_page` wraps the reader views (home, category, tag, article,
+search). For anonymous readers a page is stored under its absolute URL and the
+*release* (a fingerprint of the code, templates and static files, so that a
+deploy never serves HTML from the previous release: with Redis, entries
+outlive processes), together with the *content version* it was rendered at.
+
+The content version is a counter in the cache that every change to an
+article, category, tag, tagging or author increments (articles/signals.py).
+An entry is served only while its version is still the current one, so the
+very next request after a change renders afresh. One round trip (MGET) reads
+both the current version and the entry.
+
+No entry outlives the next scheduled publication: its timeout is capped at the
+seconds until the earliest scheduled article becomes public, because nothing is
+saved at that moment to change the version.
+
+`PageCacheMiddleware` serves hits early, before sessions, authentication and
+URL routing, to requests without a session cookie (nobody without one can be
+signed in); the decorator stores pages and serves everyone else. Signed-in
+users (staff see draft banners and edit links) never read or write the cache,
+and neither does any response that is not a plain 200 or that sets a cookie.
+
+Every response from these views carries Cache-Control; cacheable ones also
+an ETag and Last-Modified, which ConditionalGetMiddleware compares with
+If-None-Match / If-Modified-Since to answer 304.
+
+If the cache is unreachable, pages are rendered uncached; a change saved while
+it is unreachable cannot bump the version, so PAGE_CACHE_SECONDS bounds how
+long an entry can live.
+"""
+
+import functools
+import hashlib
+import logging
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers, set_response_etag
+from django.utils.http import http_date
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("articles.caching")
+
+VERSION_KEY = "content-version"
+CHANGED_AT_KEY = "content-changed-at"
+CACHE_ERRORS = (RedisError, OSError)
+# Headers that belong to the page itself; the rest (security headers, the
+# request id) are added to every response by middleware.
+_STORED_HEADERS = {
+    "content-type",
+    "content-language",
+    "x-robots-tag",
+    "link",
+    # Set by `_public` before storing, so a hit served by PageCacheMiddleware needs nothing more.
+    "etag",
+    "last-modified",
+    "cache-control",
+    "vary",
+}
+
+
+# --- The content version -----------------------------------------------------
+
+
+def content_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = _start_version()
+    return version
+
+
+def _start_version() -> int:
+    # Missing on first use, or after an eviction or a Redis restart. Counting
+    # from the clock in nanoseconds means the new counter can never reach a
+    # value that entries still in the cache were stored under.
+    cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+    return cache.get(VERSION_KEY)
+
+
+def _bump() -> None:
+    try:
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:  # no counter yet: a fresh one differs from every old value
+            _start_version()
+        cache.set(CHANGED_AT_KEY, time.time(), timeout=None)
+    except CACHE_ERRORS:
+        logger.exception("Could not invalidate cached pages: the cache is unreachable")
+
+
+def content_changed() -> None:
+    """Make the next request for any page render afresh.
+
+    Bumped at once, so this process (and a test, whose transaction never
+    commits) sees it, and again when the transaction commits: a page rendered
+    from the data as it was before the commit, by a request that already saw
+    the first bump, must not stay cached.
+    """
+    _bump()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(callback is _bump for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_bump)
+
+
+# --- Keys and timeouts --------------------------------------------------------
+
+
+@functools.cache
+def release() -> str:
+    """Changes whenever code, templates or static files change, i.e. with every deploy that alters a page."""
+    digest = hashlib.sha256()
+    base = Path(settings.BASE_DIR)
+    for folder in ("kb", "articles", "templates", "static"):
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".css", ".js", ".svg", ".json"} and path.is_file():
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def page_key(request) -> str:
+    url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+    return f"page:{release()}:{url}"
+
+
+def seconds_until_next_publish() -> float | None:
+    """Seconds until the earliest scheduled article becomes public, or None if none is scheduled.
+
+    The complement of `Article.objects.published()` among published-status
+    articles: the ones whose time has not come yet.
+    """
+    from articles.models import Article
+
+    upcoming = Article.objects.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now()).aggregate(
+        at=Min("published_at")
+    )["at"]
+    return None if upcoming is None else (upcoming - timezone.now()).total_seconds()
+
+
+def entry_timeout() -> int:
+    """PAGE_CACHE_SECONDS, cut so that the entry is gone when the next scheduled article goes public."""
+    timeout = settings.PAGE_CACHE_SECONDS
+    until_publish = seconds_until_next_publish()
+    if until_publish is not None:
+        timeout = min(timeout, math.floor(until_publish))
+    return timeout
+
+
+# --- Serving and storing --------------------------------------------------------
+
+_NOT_LOOKED_UP = object()
+
+
+def lookup(request):
+    """The cached page for this request, if its entry is at the current content version.
+
+    Leaves `request._page_cache` as (key, version) for storing the page after
+    a miss, or None when the cache is unreachable.
+    """
+    try:
+        key = page_key(request)
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            version = _start_version()
+    except CACHE_ERRORS:
+        logger.warning("Page cache unreachable; rendering uncached", exc_info=True)
+        request._page_cache = None
+        return None
+    request._page_cache = (key, version)
+    entry = found.get(key)
+    if entry is not None and entry["version"] == version:
+        return _from_entry(entry)
+    return None
+
+
+class PageCacheMiddleware:
+    """Serves cached pages before sessions, authentication and URL routing run.
+
+    Only to requests without a session cookie: without one, nobody can be
+    signed in, so the page is the one every anonymous reader gets. Anything
+    else (a miss, a session cookie) goes on to the view, where
+    `cache_public_page` decides and stores. Entries hold every header the
+    page needs (Cache-Control, ETag, Last-Modified, Vary); the middleware above
+    this one add the security headers, request id and 304 handling.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.PAGE_CACHE
+            and request.method in ("GET", "HEAD")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            cached = lookup(request)
+            if cached is not None:
+                return cached
+        return self.get_response(request)
+
+
+def cache_public_page(view):
+    """Serve the view's page to anonymous readers from the cache, storing it when it may be shared."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            response = _render(view(request, *args, **kwargs))
+            patch_cache_control(response, private=True, no_cache=True)
+            return response
+        if not settings.PAGE_CACHE:
+            return _public(_render(view(request, *args, **kwargs)))
+
+        state = getattr(request, "_page_cache", _NOT_LOOKED_UP)
+        if state is _NOT_LOOKED_UP:  # PageCacheMiddleware passed it on (a session cookie) or is not installed
+            cached = lookup(request)
+            if cached is not None:
+                return cached
+            state = request._page_cache
+        if state is None:  # the cache is unreachable
+            return _public(_render(view(request, *args, **kwargs)))
+
+        key, version = state
+        with _fresh_reads():
+            response = _public(_render(view(request, *args, **kwargs)))
+            if _cacheable(request, response):
+                timeout = entry_timeout()
+                if timeout >= 1:
+                    try:
+                        cache.set(key, _to_entry(response, version), timeout)
+                    except CACHE_ERRORS:
+                        logger.warning("Page cache unreachable; page not stored", exc_info=True)
+        return response
+
+    return wrapper
+
+
+def _render(response):
+    # Class-based views return a TemplateResponse; its body must exist to be hashed and stored.
+    if hasattr(response, "render") and callable(response.render):
+        response = response.render()
+    return response
+
+
+def _public(response):
+    # Signed-in users get other pages (draft banners, edit links) at the same URLs.
+    patch_vary_headers(response, ["Cookie"])
+    if response.status_code == 200 and not response.streaming:
+        if not response.has_header("ETag"):
+            set_response_etag(response)
+        if not response.has_header("Last-Modified"):
+            response["Last-Modified"] = http_date()
+    if not response.has_header("Cache-Control"):
+        # Browsers and shared caches may keep the page but must ask again
+        # (cheaply, with 304) before every use: nothing here may go stale.
+        patch_cache_control(response, public=response.status_code == 200, max_age=0, must_revalidate=True)
+    return response
+
+
+def _cacheable(request, response) -> bool:
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not (session is not None and session.modified)
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and request.method == "GET"
+    )
+
+
+def _to_entry(response, version: int) -> dict:
+    # A request that read an older version may store its page after a newer
+    # one did; the version check on reading makes that a miss, never stale.
+    return {
+        "version": version,
+        "content": response.content,
+        "headers": {name: value for name, value in response.items() if name.lower() in _STORED_HEADERS},
+    }
+
+
+def _from_entry(entry) -> HttpResponse:
+    response = HttpResponse(entry["content"], headers=entry["headers"])
+    # Served before CommonMiddleware would add it: without a length, the
+    # server would fall back to chunked encoding.
+    response["Content-Length"] = str(len(entry["content"]))
+    return response
+
+
+def _fresh_reads():
+    """Render from the primary database for a moment after a change, when a read replica may still lag."""
+    if "replica" not in settings.DATABASES:
+        return nullcontext()
+    from kb.db_router import use_primary
+
+    try:
+        changed_at = cache.get(CHANGED_AT_KEY)
+    except CACHE_ERRORS:
+        changed_at = None
+    recent = changed_at is None or time.time() - changed_at < settings.DATABASE_REPLICA_LAG_SECONDS
+    return use_primary() if recent else nullcontext()

@@ -1,0 +1,74 @@
+"""Liveness and readiness probes for load balancers and orchestrators.
+
+`HealthCheckMiddleware` is the first middleware: it answers `/livez` and
+`/readyz` before host validation, HTTPS redirection and sessions, so a probe
+that sends an internal address as its Host header, over plain HTTP, works.
+The URL patterns in kb/urls.py name the same views, so tests and docs can use
+`reverse()`; requests never reach them through the URL resolver.
+"""
+
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
+
+_PROBE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+# Once every migration is applied in this process it stays so: new migrations
+# only arrive with new code, which means a new process. Caching the good answer
+# keeps the probe to one query.
+_migrations_checked = False
+
+
+def livez(request):
+    """The process is up and serving: no database, no templates."""
+    return HttpResponse(b"ok\n", content_type="text/plain", headers={**_PROBE_HEADERS, "Content-Length": "3"})
+
+
+def readyz(request):
+    """Ready for traffic: the database answers and its schema matches the code."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        pending = unapplied_migrations()
+    except DatabaseError as error:
+        return _unavailable(f"database unreachable ({type(error).__name__})")
+    if pending:
+        return _unavailable("unapplied migrations", migrations=pending)
+    return _json({"status": "ok"})
+
+
+def unapplied_migrations() -> list[str]:
+    global _migrations_checked
+    if _migrations_checked:
+        return []
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    pending = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+    _migrations_checked = not pending
+    return pending
+
+
+def _unavailable(reason, **details):
+    return _json({"status": "unavailable", "reason": reason, **details}, status=503)
+
+
+def _json(data, status=200):
+    # Sent before CommonMiddleware would add the length; without it the server would use chunked encoding.
+    response = JsonResponse(data, status=status, headers=_PROBE_HEADERS)
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._probes = None
+
+    def __call__(self, request):
+        if self._probes is None:
+            self._probes = {reverse("livez"): livez, reverse("readyz"): readyz}
+        probe = self._probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

@@ -1,0 +1,304 @@
+import json
+import re
+from html import unescape
+from html.parser import HTMLParser
+from xml.etree import ElementTree
+
+import pytest
+from django.urls import reverse
+from taggit.models import Tag
+
+from articles import previews
+from articles.models import Article, Category
+from tests.factories import CategoryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+ORIGIN = "http://testserver"
+
+
+def sitemap(client):
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)
+    return {
+        url.find(f"{SITEMAP_NS}loc").text: getattr(url.find(f"{SITEMAP_NS}lastmod"), "text", None)
+        for url in root.iter(f"{SITEMAP_NS}url")
+    }
+
+
+@pytest.fixture
+def hidden(article_factory, category):
+    """Drafts and scheduled articles, with a category and a tag that only they use."""
+    secret = CategoryFactory(slug="secret-plans", name="Secret plans")
+    return [
+        article_factory(slug="a-draft", category=secret, draft=True, tags=["unannounced", "security"]),
+        article_factory(slug="a-scheduled-one", category=category, scheduled=True, tags=["unannounced"]),
+    ]
+
+
+def test_the_sitemap_lists_exactly_the_public_urls(client, seeded, hidden):
+    public = Article.objects.published()
+    expected = (
+        {reverse("articles:home")}
+        | {article.get_absolute_url() for article in public}
+        | {c.get_absolute_url() for c in Category.objects.filter(articles__in=public).distinct()}
+        | {reverse("articles:tag", args=[t.slug]) for t in Tag.objects.filter(article__in=public).distinct()}
+    )
+
+    listed = sitemap(client)
+
+    assert set(listed) == {ORIGIN + path for path in expected}
+    assert len(listed) == len(expected)
+    assert len([url for url in listed if "/articles/" in url]) == 52
+    for gone in ["/articles/a-draft/", "/articles/a-scheduled-one/", "/categories/secret-plans/", "/tags/unannounced/"]:
+        assert ORIGIN + gone not in listed
+
+
+def test_articles_in_the_sitemap_carry_their_last_modification(client, article_factory, category):
+    article = article_factory(slug="fresh", category=category)
+
+    listed = sitemap(client)
+
+    assert listed[f"{ORIGIN}/articles/fresh/"] == article.updated_at.date().isoformat()
+    assert listed[f"{ORIGIN}/categories/product-engineering/"] == article.updated_at.date().isoformat()
+
+
+def test_an_empty_category_is_not_in_the_sitemap(client, article_factory, category):
+    CategoryFactory(slug="empty", name="Empty")
+    article_factory(category=category)
+
+    assert f"{ORIGIN}/categories/empty/" not in sitemap(client)
+
+
+def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_admin_and_previews(client, db):
+    response = client.get("/robots.txt")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "User-agent: *"
+    assert "Disallow: /admin/" in lines
+    assert "Disallow: /preview/" in lines
+    assert f"Sitemap: {ORIGIN}/sitemap.xml" in lines
+    assert not any(line in {"Disallow: /", "Disallow:"} for line in lines)
+
+
+def test_robots_txt_covers_real_preview_links_and_admin_pages(client, article_factory):
+    preview = previews.preview_url(article_factory(draft=True))
+    lines = client.get("/robots.txt").content.decode().splitlines()
+    disallowed = [line.removeprefix("Disallow: ") for line in lines if line.startswith("Disallow: ")]
+
+    assert any(preview.startswith(prefix) for prefix in disallowed)
+    assert any(reverse("admin:articles_article_changelist").startswith(prefix) for prefix in disallowed)
+    assert not any(reverse("articles:article", args=["x"]).startswith(prefix) for prefix in disallowed)
+
+
+# ---------------------------------------------------------------- head metadata
+
+
+class Head(HTMLParser):
+    """The <head>'s title, meta tags, links and JSON-LD."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.titles, self.meta, self.links, self.json_ld = [], [], [], []
+        self._in, self._text = None, ""
+        self.feed(html.split("</head>")[0])
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "meta":
+            self.meta.append(attrs)
+        elif tag == "link":
+            self.links.append(attrs)
+        elif tag == "title" or (tag == "script" and attrs.get("type") == "application/ld+json"):
+            self._in, self._text = tag, ""
+
+    def handle_data(self, data):
+        if self._in:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            (self.titles if tag == "title" else self.json_ld).append(self._text)
+            self._in = None
+
+    def named(self, name):
+        return [m["content"] for m in self.meta if m.get("name") == name or m.get("property") == name]
+
+    def one(self, name):
+        (value,) = self.named(name)
+        return value
+
+    @property
+    def canonicals(self):
+        return [link["href"] for link in self.links if link.get("rel") == "canonical"]
+
+    @property
+    def data(self):
+        (text,) = self.json_ld
+        return json.loads(text)
+
+
+def head(client, url, **kwargs):
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200, url
+    return Head(response.content.decode())
+
+
+def test_an_article_page_has_title_description_canonical_sharing_tags_and_tech_article_data(client, article_factory):
+    author = UserFactory(username="grace", first_name="Grace", last_name="Hopper")
+    article = article_factory(
+        slug="idempotency-keys",
+        title="Idempotency keys",
+        summary="Make retries safe.",
+        author=author,
+        tags=["api", "reliability"],
+    )
+
+    page = head(client, "/articles/idempotency-keys/?utm_source=newsletter&utm_medium=email&page=3")
+
+    assert page.titles == ["Idempotency keys · kb"]
+    assert page.one("description") == "Make retries safe."
+    assert page.canonicals == [f"{ORIGIN}/articles/idempotency-keys/"]
+    assert page.one("og:url") == f"{ORIGIN}/articles/idempotency-keys/"
+    assert page.one("og:type") == "article"
+    assert page.one("og:title") == "Idempotency keys"
+    assert page.one("og:description") == "Make retries safe."
+    assert page.one("twitter:card") == "summary"
+    assert page.one("twitter:title") == "Idempotency keys"
+    assert page.one("twitter:description") == "Make retries safe."
+    assert sorted(page.named("article:tag")) == ["api", "reliability"]
+    assert page.named("robots") == []
+    data = page.data
+    assert data["@context"] == "https://schema.org"
+    assert data["@type"] == "TechArticle"
+    assert data["headline"] == "Idempotency keys"
+    assert data["description"] == "Make retries safe."
+    assert data["datePublished"].startswith(article.published_at.isoformat()[:19])
+    assert data["dateModified"].startswith(article.updated_at.isoformat()[:19])
+    assert data["author"] == {"@type": "Person", "name": "Grace Hopper"}
+    assert sorted(data["keywords"]) == ["api", "reliability"]
+    assert data["url"] == f"{ORIGIN}/articles/idempotency-keys/"
+
+
+def test_an_article_without_author_names_the_site_as_author(client, article_factory):
+    article_factory(slug="anonymous")
+
+    assert head(client, "/articles/anonymous/").data["author"] == {
+        "@type": "Organization",
+        "name": "kb",
+        "url": f"{ORIGIN}/",
+    }
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "</script><script>alert(1)</script>",
+        "Quotes \" and ' and back\\slashes",
+        "<!-- comment --> & ampersands &amp; entities",
+        "Line\u2028separators and émojis 🚀",
+    ],
+)
+def test_json_ld_stays_valid_json_whatever_the_title_holds(client, article_factory, title):
+    article_factory(slug="tricky", title=title, summary=f"About {title}")
+
+    response = client.get("/articles/tricky/")
+    html = response.content.decode()
+    page = Head(html)
+
+    assert page.data["headline"] == title
+    assert page.data["description"] == f"About {title}"
+    assert "<script>alert(1)</script>" not in html
+    assert len(re.findall(r"<script\b", html.split("</head>")[0])) == 1
+    assert page.titles == [f"{title} · kb"]
+
+
+def test_listing_pages_keep_only_a_later_page_number_in_their_canonical_url(client, seeded, article_factory, category):
+    for _ in range(10):
+        article_factory(category=category)  # 62 articles: two pages of 60
+    base = f"{ORIGIN}/categories/product-engineering/"
+
+    first = head(client, "/categories/product-engineering/?utm_campaign=x&ref=y")
+    explicit_first = head(client, "/categories/product-engineering/?page=1")
+    second = head(client, "/categories/product-engineering/?page=2&utm_source=z&sort=old")
+
+    assert first.canonicals == [base]
+    assert explicit_first.canonicals == [base]
+    assert second.canonicals == [f"{base}?page=2"]
+    assert second.one("og:url") == f"{base}?page=2"
+    assert second.titles == ["Product Engineering — page 2 · kb"]
+    assert second.data["@type"] == "CollectionPage"
+    assert second.data["url"] == f"{base}?page=2"
+
+
+def test_a_category_page_describes_itself(client, seeded):
+    category = Category.objects.get(slug="product-engineering")
+
+    page = head(client, "/categories/product-engineering/")
+
+    assert page.titles == ["Product Engineering · kb"]
+    assert page.one("description") == category.description
+    assert page.one("og:title") == "Product Engineering"
+    assert page.one("og:type") == "website"
+    assert page.data["name"] == "Product Engineering"
+
+
+def test_a_tag_page_describes_itself(client, seeded):
+    page = head(client, "/tags/security/")
+
+    assert page.titles == ["Tagged “security” · kb"]
+    assert page.one("description") == "Articles tagged “security”, newest first."
+    assert page.canonicals == [f"{ORIGIN}/tags/security/"]
+
+
+def test_the_home_page_has_its_own_title_and_website_data(client, seeded):
+    page = head(client, "/?utm_source=x")
+
+    assert page.titles == ["Engineering knowledge base · kb"]
+    assert page.canonicals == [f"{ORIGIN}/"]
+    assert page.one("description")
+    assert page.one("og:title") == "Engineering knowledge base"
+    assert page.data["@type"] == "WebSite"
+    assert page.data["potentialAction"]["target"]["urlTemplate"] == f"{ORIGIN}/search/?q={{search_term_string}}"
+
+
+def test_search_pages_are_not_indexed_and_name_no_canonical(client, seeded):
+    page = head(client, "/search/?q=jwt")
+
+    assert page.named("robots") == ["noindex"]
+    assert page.canonicals == []
+    assert page.one("description")
+
+
+def test_error_pages_are_not_indexed_and_name_no_canonical(client, db):
+    response = client.get("/articles/no-such-article/")
+    page = Head(response.content.decode())
+
+    assert response.status_code == 404
+    assert page.named("robots") == ["noindex"]
+    assert page.canonicals == []
+
+
+def test_drafts_shown_to_staff_and_previews_are_not_indexed(client, article_factory, staff_user):
+    draft = article_factory(slug="work-in-progress", draft=True)
+    published = article_factory(slug="out-there")
+    client.force_login(staff_user)
+
+    for url in ["/articles/work-in-progress/", previews.preview_url(draft), previews.preview_url(published)]:
+        page = head(client, url)
+        assert page.named("robots") == ["noindex"], url
+        assert page.canonicals == [], url
+
+
+def test_every_reader_page_has_exactly_one_title_description_and_canonical(client, seeded):
+    for url in ["/", "/categories/product-engineering/", "/tags/api/", "/articles/rest-api-versioning-strategies/"]:
+        page = head(client, url)
+        assert len(page.titles) == 1, url
+        assert len(page.named("description")) == 1, url
+        assert len(page.canonicals) == 1, url
+        assert page.canonicals[0] == ORIGIN + url, url
+        assert unescape(page.one("og:url")) == page.canonicals[0], url
