@@ -169,7 +169,12 @@ def lookup(request):
     """
     try:
         key = page_key(request)
-        found = cache.get_many([VERSION_KEY, key])
+        local = _local_entries.get(key)
+        if local is not None and local["expires_at"] <= time.time():
+            local = None
+        # With a copy in this process, only the small version counter crosses
+        # the network; the page itself is fetched only when this process lacks it.
+        found = cache.get_many([VERSION_KEY] if local is not None else [VERSION_KEY, key])
         version = found.get(VERSION_KEY)
         if version is None:
             version = _start_version()
@@ -178,10 +183,23 @@ def lookup(request):
         request._page_cache = None
         return None
     request._page_cache = (key, version)
-    entry = found.get(key)
+    entry = local if local is not None and local["version"] == version else found.get(key)
     if entry is not None and entry["version"] == version:
+        _remember(key, entry)
         return _from_entry(entry)
     return None
+
+
+# This process's copies of hot entries. Each is served only after checking its
+# version against the shared counter, so a copy can be old but never stale.
+_local_entries: dict[str, dict] = {}
+LOCAL_ENTRIES_MAX = 256
+
+
+def _remember(key: str, entry: dict) -> None:
+    if len(_local_entries) >= LOCAL_ENTRIES_MAX and key not in _local_entries:
+        _local_entries.clear()  # crude but thread-safe; hot pages come back on their next hit
+    _local_entries[key] = entry
 
 
 class PageCacheMiddleware:
@@ -240,7 +258,7 @@ def cache_public_page(view):
                 timeout = entry_timeout()
                 if timeout >= 1:
                     try:
-                        cache.set(key, _to_entry(response, version), timeout)
+                        cache.set(key, _to_entry(response, version, timeout), timeout)
                     except CACHE_ERRORS:
                         logger.warning("Page cache unreachable; page not stored", exc_info=True)
         return response
@@ -282,11 +300,14 @@ def _cacheable(request, response) -> bool:
     )
 
 
-def _to_entry(response, version: int) -> dict:
+def _to_entry(response, version: int, timeout: int) -> dict:
     # A request that read an older version may store its page after a newer
     # one did; the version check on reading makes that a miss, never stale.
     return {
         "version": version,
+        # Copies kept in a process honour the same deadline as the shared entry
+        # (the next scheduled publication changes pages without a save).
+        "expires_at": time.time() + timeout,
         "content": response.content,
         "headers": {name: value for name, value in response.items() if name.lower() in _STORED_HEADERS},
     }
