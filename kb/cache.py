@@ -28,3 +28,7 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def redis(self):
+        """The redis.Redis this backend reads through (articles.version_watch connects like it)."""
+        return self._cache.get_client(write=False)

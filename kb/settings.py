@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "kb.health.HealthCheckMiddleware",
     # Next, so its JSON line sees the final status of everything below it.
     "kb.middleware.RequestLogMiddleware",
+    # Cached pages as this process last sent them, with the headers added below (articles/caching.py).
+    "articles.caching.SentPageMiddleware",
     # Security headers above everything that can answer: static files and cached pages get them too.
     "django.middleware.security.SecurityMiddleware",
     "kb.middleware.CSPMiddleware",

@@ -1,7 +1,14 @@
+import uuid
+
 import pytest
+import redis
+from django.core.cache import caches
 
 from articles.seed import load_seed
 from tests.factories import ArticleFactory, CategoryFactory, UserFactory
+
+# The machine's Redis, on a database of the tests' own; each test also has its own key prefix.
+REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 @pytest.fixture
@@ -67,3 +74,23 @@ def editor_client(client, editor):
 def author_client(client, author):
     client.force_login(author)
     return client
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The Redis backend, as production uses it, on its own database and key prefix; removed afterwards."""
+    prefix = f"kb-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "kb.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield prefix
+    watch = getattr(caches["default"], "_version_watch", None)
+    if watch is not None:
+        watch.close()
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

@@ -2,7 +2,6 @@
 and readers and staff never share entries. Also HTTP validators (ETag, Last-Modified) and 304s."""
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -18,10 +17,9 @@ from django.utils import timezone
 from articles import caching
 from articles.models import Article
 from kb.urls import urlpatterns as site_urlpatterns
+from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.django_db
-
-REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +71,47 @@ def test_a_cached_page_still_gets_the_security_headers_and_its_own_request_id(cl
     assert hit["Strict-Transport-Security"].startswith("max-age=")
     assert "script-src 'self'" in hit["Content-Security-Policy"]
     assert "Cookie" in hit["Vary"]
+
+
+def test_a_page_sent_again_by_this_process_has_every_header_of_the_full_path(client, article, monkeypatch):
+    served_from_entries = []
+    from_entry = caching._from_entry
+    monkeypatch.setattr(caching, "_from_entry", lambda entry: served_from_entries.append(1) or from_entry(entry))
+    url = article.get_absolute_url()
+
+    rendered = client.get(url, secure=True)
+    caching._local_entries.clear()  # as in another process: the page comes from the shared cache
+    from_the_cache = client.get(url, secure=True)
+    assert served_from_entries == [1]
+    as_sent = client.get(url, secure=True)
+    assert served_from_entries == [1]  # SentPageMiddleware answered, above the rest
+
+    def headers(response):
+        return {name: value for name, value in response.items() if name != "X-Request-ID"}
+
+    assert rendered.content == from_the_cache.content == as_sent.content
+    assert headers(rendered) == headers(from_the_cache) == headers(as_sent)
+    assert as_sent["X-Request-ID"] != from_the_cache["X-Request-ID"]
+
+
+def test_a_conditional_request_for_a_sent_page_gets_a_304_with_the_security_headers(client, article):
+    url = article.get_absolute_url()
+    for _ in range(3):
+        etag = client.get(url, secure=True)["ETag"]
+    not_modified = client.get(url, secure=True, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in not_modified["Content-Security-Policy"]
+
+
+def test_plain_http_is_still_redirected_while_the_https_page_is_cached(client, settings, article):
+    settings.SECURE_SSL_REDIRECT = True
+    url = article.get_absolute_url()
+    for _ in range(3):
+        assert client.get(url, secure=True).status_code == 200
+    redirect = client.get(url)
+    assert redirect.status_code == 301
+    assert redirect["Location"].startswith("https://")
 
 
 def test_an_anonymous_reader_with_a_stale_session_cookie_gets_the_same_page(client, article):
@@ -305,23 +344,6 @@ def test_responses_other_than_200_are_never_cached(client):
 
 
 # --- Real Redis --------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_cache(settings):
-    """The Redis backend, as production uses it, on its own database and key prefix; removed afterwards."""
-    prefix = f"kb-test-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "kb.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
 
 
 def test_with_redis_an_edit_shows_on_the_next_request_and_pages_are_stored_there(client, redis_cache, article):

@@ -8,11 +8,8 @@ refusing new ones, as a restarting server does) and then restores.
 
 import json
 import os
-import select
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,62 +18,14 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.relay import Relay
+
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 RELAY_PORT = 8051
 
 APP_PORT = 8053
-
-
-class Relay:
-    """Forwards 127.0.0.1:RELAY_PORT to PostgreSQL until cut."""
-
-    def __init__(self, port, target=("127.0.0.1", 5432)):
-        self.port, self.target = port, target
-        self.sockets, self.listener, self.lock = [], None, threading.Lock()
-
-    def start(self):
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def cut(self):
-        with self.lock:
-            listener, self.listener = self.listener, None
-            sockets, self.sockets = self.sockets, []
-        listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, freeing the port
-        listener.close()
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def _accept(self, listener):
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            with self.lock:
-                self.sockets += [client, server]
-            threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a, b):
-        peers = {a: b, b: a}
-        try:
-            while True:
-                readable, _, _ = select.select([a, b], [], [], 1.0)
-                for sock in readable:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    peers[sock].sendall(data)
-        except OSError:
-            return
 
 
 @pytest.fixture
