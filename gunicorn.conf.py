@@ -60,7 +60,11 @@ graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # it reusing a connection at the moment gunicorn closes it.
 keepalive = env_int("GUNICORN_KEEPALIVE", 75)
 # Recycle workers now and then, so that a slow leak can never grow unbounded.
-max_requests = env_int("GUNICORN_MAX_REQUESTS", 10000)
+# Not often: a new worker spends about 0.4 s of CPU importing the app and
+# warming up. At 10,000 (a common choice) each of 3 workers serving 1,000
+# cached pages a second restarted every 10 s, and `make bench` lost up to half
+# its throughput in whichever URL the restarts fell on.
+max_requests = env_int("GUNICORN_MAX_REQUESTS", 200_000)
 max_requests_jitter = max_requests // 10
 # Forked workers each open their own pool (kb/settings.py); nothing is
 # connected before the fork.
