@@ -1,14 +1,20 @@
 """gunicorn settings; every value can be overridden from the environment (README "Deploying").
 
-Worker class: gthread. `make bench` measures it against sync workers
-(2 x CPUs + 1 processes) in the same run (bench/results.md). On the 2-CPU
-machine we have, page throughput was within run-to-run noise of each other
-(about 1,500-2,000 cached pages/s either way). gthread is the default because
-the difference that remains is structural: every request waits on Redis (and
-on PostgreSQL when it misses), and a thread releases the CPU during that wait
-without a whole process per request in flight; and keep-alive connections from
-a load balancer are parked in the worker's poller instead of occupying a sync
-worker, which a slow client could otherwise tie up entirely.
+Worker class: sync, 2 x CPUs + 1 processes (kb/serving.py). `make bench`
+measures it against gthread (CPUs + 1 processes x 4 threads) in the same run
+(bench/results.md). On the 2-CPU machine we have, with cached pages that wait
+on no network:
+- sync served 4,900-5,400 cached pages/s with p99 under 11 ms, in every run;
+- gthread reached 5,500-6,300 when its 32 keep-alive connections were spread
+  over its processes, but in 2 of 5 runs one process had taken most of them
+  for a URL or two, which then fell to 1,300-2,000 pages/s (one process is
+  one CPU, because of the GIL); its p99 was two to three times sync's;
+- gthread without keep-alive (spreading connections per request, as sync
+  does) was steady but below sync: 4,300-4,700 pages/s, p99 22-27 ms.
+Sync workers must not face slow clients themselves: put them behind a proxy
+or load balancer that buffers requests and responses (nginx, or the
+platform's), as gunicorn's documentation says. GUNICORN_WORKER_CLASS=gthread
+is the choice where that cannot be had.
 
 Logs: gunicorn's access log is off. The application writes one JSON line per
 request itself (kb.middleware.RequestLogMiddleware), with the request id and
@@ -16,37 +22,20 @@ user that gunicorn cannot know; gunicorn's own messages (boot, worker exits,
 timeouts) are JSON lines on stdout too, in the same format.
 """
 
-import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kb.env import env_int, env_str  # noqa: E402 (needs the path above)
-
-
-def cpu_count() -> int:
-    """CPUs this process may really use: its affinity mask, cut to a container's CPU quota (cgroup v2)."""
-    count = len(os.sched_getaffinity(0))
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as limits:
-            quota, period = limits.read().split()
-        if quota != "max":
-            count = min(count, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return count
-
+from kb import serving  # noqa: E402 (needs the path above)
+from kb.env import env_int, env_str  # noqa: E402
 
 bind = env_str("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = env_str("GUNICORN_WORKER_CLASS", "gthread")
-# kb/settings.py sizes each process's database pool from the same variable.
-threads = env_int("GUNICORN_THREADS", 4)
-# One process per CPU, plus one so a CPU is never idle while a worker waits on
-# I/O or restarts. Every process holds up to GUNICORN_THREADS database
-# connections: size PostgreSQL's max_connections for WEB_CONCURRENCY x threads
-# x web containers.
-workers = env_int("WEB_CONCURRENCY", cpu_count() + 1)
+worker_class = serving.worker_class()
+threads = serving.threads()
+# Every process holds up to `threads` database connections: size PostgreSQL's
+# max_connections for WEB_CONCURRENCY x threads x web containers.
+workers = serving.workers()
 
 # A worker silent for this long is killed and replaced. PostgreSQL's
 # statement_timeout (DB_STATEMENT_TIMEOUT_MS, 10 s) is well below it, so a slow

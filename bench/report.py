@@ -97,7 +97,8 @@ def main(raw: str, duration: str, wrk_threads: str, connections: str) -> int:
     info = machine()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_line = (
-        f"wrk {duration} per URL, {wrk_threads} threads, {connections} connections, keep-alive, "
+        f"wrk {duration} per URL, {wrk_threads} threads, {connections} connections, keep-alive where the server "
+        "keeps connections open (sync workers close each one), "
         "from a second process on the same machine; anonymous requests through the TLS proxy "
         "(`X-Forwarded-Proto: https`), production settings (DEBUG off, Redis page cache, JSON request log)."
     )

@@ -21,7 +21,7 @@ REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14}
 DURATION=${BENCH_DURATION:-10s}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
-WORKER_CLASSES=${BENCH_WORKER_CLASSES:-gthread sync}
+WORKER_CLASSES=${BENCH_WORKER_CLASSES:-sync gthread}
 PY=.venv/bin/python
 BASE="http://127.0.0.1:${PORT}"
 URLS=(
@@ -96,13 +96,9 @@ status_of() {
 }
 
 for worker_class in $WORKER_CLASSES; do
-  threads=4
-  [[ "$worker_class" == sync ]] && threads=1
-  workers=$($PY -c 'import runpy; print(runpy.run_path("gunicorn.conf.py")["workers"])')
-  if [[ "$worker_class" == sync && -z "${WEB_CONCURRENCY:-}" ]]; then
-    # sync's usual rule: two per CPU plus one, since each process serves one request at a time.
-    workers=$(($(nproc) * 2 + 1))
-  fi
+  # Processes and threads as gunicorn.conf.py (kb/serving.py) sets them for this class.
+  read -r workers threads < <(GUNICORN_WORKER_CLASS=$worker_class $PY -c \
+    'import runpy; conf = runpy.run_path("gunicorn.conf.py"); print(conf["workers"], conf["threads"])')
   echo "Serving with gunicorn: ${workers} ${worker_class} workers x ${threads} threads on ${BASE}"
   GUNICORN_WORKER_CLASS=$worker_class GUNICORN_THREADS=$threads WEB_CONCURRENCY=$workers \
     .venv/bin/gunicorn --config gunicorn.conf.py kb.wsgi:application >"$SERVER_LOG" 2>&1 &

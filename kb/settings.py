@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from kb import serving
 from kb.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -103,14 +104,18 @@ DATABASES = {
 # sized from the threads of one worker process, and no query may outlive the
 # worker timeout, or gunicorn would kill the worker mid-query.
 GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 30)
-GUNICORN_THREADS = env_int("GUNICORN_THREADS", 4)
+GUNICORN_THREADS = serving.threads()
 # 0 means no limit: only for `migrate`, whose index builds may take longer.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000)
 if not 0 <= DB_STATEMENT_TIMEOUT_MS < GUNICORN_TIMEOUT * 1000:
     raise ImproperlyConfigured(
         f"DB_STATEMENT_TIMEOUT_MS ({DB_STATEMENT_TIMEOUT_MS}) must be below GUNICORN_TIMEOUT ({GUNICORN_TIMEOUT} s)."
     )
-DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", GUNICORN_THREADS)
+# A process never holds more connections than threads drawing them at once,
+# so a cap above a sync worker's single thread costs gunicorn nothing; it is
+# there for the threaded servers (runserver, the tests' live server), which
+# would otherwise wait on one connection and answer 503.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", max(GUNICORN_THREADS, 4))
 DB_POOL_MIN_SIZE = min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE)
 DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5)
 
