@@ -2,13 +2,14 @@
 
 Worker class: sync, 2 x CPUs + 1 processes (kb/serving.py). `make bench`
 measures it against gthread (CPUs + 1 processes x 4 threads) in the same run
-(bench/results.md). On the 2-CPU machine we have, with cached pages that wait
-on no network:
-- sync served 4,900-5,400 cached pages/s with p99 under 11 ms, in every run;
-- gthread reached 5,500-6,300 when its 32 keep-alive connections were spread
-  over its processes, but in 2 of 5 runs one process had taken most of them
-  for a URL or two, which then fell to 1,300-2,000 pages/s (one process is
-  one CPU, because of the GIL); its p99 was two to three times sync's;
+(bench/results.md). On two 2-CPU machines, with cached pages that wait on no
+network:
+- sync served cached pages at 0.63-0.76 of /livez with p99 under 18 ms in
+  every run (3,000-3,550 pages/s on one machine, 4,900-5,400 on the other);
+- gthread served 5-30% more when its 32 keep-alive connections were spread
+  over its processes, with p99 two to three times sync's; but in 2 of 7 runs
+  one process had taken most of them for a URL or two, which then fell to
+  1,300-2,000 pages/s (one process is one CPU, because of the GIL);
 - gthread without keep-alive (spreading connections per request, as sync
   does) was steady but below sync: 4,300-4,700 pages/s, p99 22-27 ms.
 Sync workers must not face slow clients themselves: put them behind a proxy
