@@ -130,6 +130,13 @@ class Article(models.Model):
         self.reading_time = rendered.reading_time
 
     @property
+    def updated_after_publishing(self) -> bool:
+        """Whether readers should see an "Updated" date: changed on a later day than it went out."""
+        if self.published_at is None:
+            return False
+        return timezone.localdate(self.updated_at) > timezone.localdate(self.published_at)
+
+    @property
     def state(self) -> str:
         """Draft, Scheduled or Published, for badges and banners.
 

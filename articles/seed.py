@@ -124,4 +124,8 @@ def load_seed(directory: Path = SEED_DIR) -> SeedReport:
         article.full_clean(exclude=["seed_checksum"])
         save_article(article=article, note="Loaded from the seed")
         article.tags.set(tags)
+        if slug in report.created and article.published_at is not None:
+            # Loading the original text is not an update: readers and feeds see
+            # "modified" only once the article really changes.
+            Article.objects.filter(pk=article.pk).update(updated_at=article.published_at)
     return report

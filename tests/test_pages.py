@@ -1,8 +1,10 @@
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.test_seed import seed_listing
 
@@ -136,3 +138,22 @@ def test_a_tag_with_accents_gets_an_ascii_slug_and_working_pages(client, article
     assert sorted(tag.slug for tag in article.tags.all()) == ["cafe", "unicode"]
     assert client.get(article.get_absolute_url()).status_code == 200
     assert client.get(reverse("articles:tag", args=["cafe"])).status_code == 200
+
+
+def meta_line(html):
+    return re.search(r'<p class="article-meta">(.*?)</p>', html, re.S).group(1)
+
+
+def test_an_article_changed_days_after_publishing_shows_when(client, article_factory):
+    article = article_factory(published_at=timezone.now() - timedelta(days=10))
+    article.title = "Corrected"
+    article.save()
+    meta = meta_line(client.get(article.get_absolute_url()).content.decode())
+    assert f'Updated <time datetime="{timezone.localtime(article.updated_at).isoformat()}' in meta
+
+
+def test_an_article_untouched_since_publishing_shows_no_updated_date(client, article_factory):
+    article = article_factory(published_at=timezone.now() - timedelta(minutes=5))
+    meta = meta_line(client.get(article.get_absolute_url()).content.decode())
+    assert "Published" in meta
+    assert "Updated" not in meta

@@ -53,6 +53,12 @@ def test_load_seed_creates_52_public_articles(seeded):
     assert Article.objects.published().count() == 52
 
 
+def test_seeded_articles_are_not_dated_as_updated(seeded):
+    for article in Article.objects.published():
+        assert article.updated_at == article.published_at
+        assert not article.updated_after_publishing
+
+
 def test_load_seed_is_idempotent(seeded):
     before = {a.slug: (a.updated_at, a.body_html) for a in Article.objects.all()}
     report = load_seed()
