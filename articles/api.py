@@ -265,6 +265,11 @@ class ArticleListParams(Schema):
         max_length=MAX_TAG_FILTERS,
         description="A tag's slug; repeat it (`tag=a&tag=b`) for articles with every one of them.",
     )
+    verbatim: bool = Field(
+        False,
+        description="`true`: search for `q` exactly as given. Otherwise, when `q` finds fewer than three "
+        "articles and a typo correction finds more, the results are for the correction (see `search`).",
+    )
     sort: Literal["relevance", "newest"] = Field(
         "relevance",
         description="`relevance`: best match first (newest first when there is no `q`); `newest`: newest first.",
@@ -325,9 +330,19 @@ class ArticleDetail(ArticleItem):
     word_count: int
 
 
+class SearchInfo(Schema):
+    query: str = Field(description="The words the results are for: `q`, or its typo correction.")
+    corrected: bool = Field(description="`query` is a typo correction of `q`; pass `verbatim=true` for `q` as given.")
+    relaxed: bool = Field(description="No article had every word of `query`; these have some of them.")
+    did_you_mean: str | None = Field(
+        description="A spelling that may find more, not applied because it is less certain; else null."
+    )
+
+
 class ArticlePage(Schema):
     items: list[ArticleItem]
     next: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    search: SearchInfo | None = Field(None, description="How `q` was understood; null without `q`.")
 
 
 class CategoryItem(Schema):
@@ -396,7 +411,7 @@ ORDERS = {
 
 
 def _fingerprint(params: ArticleListParams, order: str) -> str:
-    what = json.dumps([params.q, params.category, sorted(params.tag), order])
+    what = json.dumps([params.q, params.category, sorted(params.tag), order, params.verbatim])
     return hashlib.sha256(what.encode()).hexdigest()[:16]
 
 
@@ -409,7 +424,7 @@ def decode_cursor(token: str, order: str, fingerprint: str) -> list:
     """The sort key a cursor stands for; 400 when it is not one we gave out for this query."""
     bad = ApiError(
         400,
-        "Invalid value for cursor: pass the `next` value of the previous page unchanged, with the same q, "
+        "Invalid value for cursor: pass the `next` value of the previous page unchanged, with the same q, verbatim, "
         "category, tag and sort.",
         errors=[{"parameter": "cursor", "detail": "Not a cursor for this query."}],
     )
@@ -450,7 +465,7 @@ def _key(order: str, article) -> list:
 
 
 def find_articles(params: ArticleListParams):
-    """(ordered queryset of public articles, order name) for the list's filters."""
+    """(ordered queryset of public articles, order name, search outcome or None) for the list's filters."""
     base = Article.objects.published()
     if params.category:
         if not Category.objects.filter(slug=params.category).exists():
@@ -475,10 +490,23 @@ def find_articles(params: ArticleListParams):
         for slug in params.tag:
             base = base.filter(tags__slug=slug)
     if params.q:
-        # The search page's matching and ranking (articles.search.run orders the same way).
+        # The search page's matching, ranking, typo correction and relaxation.
+        outcome = search.run(base, params.q, sort=params.sort, correct=not params.verbatim)
         order = "relevance" if params.sort == "relevance" else "newest"
-        return search.matches(base, params.q).order_by(*ORDERS[order]), order
-    return base.order_by(*ORDERS["newest"]), "newest"
+        return outcome.results.order_by(*ORDERS[order]), order, outcome
+    return base.order_by(*ORDERS["newest"]), "newest", None
+
+
+def search_info(outcome) -> dict | None:
+    if outcome is None:
+        return None
+    correction = outcome.correction
+    return {
+        "query": outcome.query,
+        "corrected": outcome.corrected,
+        "relaxed": outcome.relaxed,
+        "did_you_mean": correction.text if correction and not outcome.corrected else None,
+    }
 
 
 # ---------------------------------------------------------------- operations
@@ -508,7 +536,7 @@ def index(request):
 )
 def list_articles(request, params: Query[ArticleListParams]):
     check_query(request, ARTICLE_LIST_PARAMS, repeatable=frozenset({"tag"}))
-    results, order = find_articles(params)
+    results, order, outcome = find_articles(params)
     fingerprint = _fingerprint(params, order)
     if params.cursor:
         results = results.filter(_after(order, decode_cursor(params.cursor, order, fingerprint)))
@@ -518,6 +546,7 @@ def list_articles(request, params: Query[ArticleListParams]):
     return {
         "items": [article_item(request, article) for article in page],
         "next": encode_cursor(order, _key(order, page[-1]), fingerprint) if more else None,
+        "search": search_info(outcome),
     }
 
 

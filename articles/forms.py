@@ -41,6 +41,8 @@ class SearchForm(forms.Form):
         required=False, choices=[("relevance", "Best match"), ("newest", "Newest first")], label="Sort by"
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1000)
+    # Set by the "Search instead for" link: the words as typed, no typo correction.
+    verbatim = forms.BooleanField(required=False)
 
     truncated = False
 

@@ -224,23 +224,25 @@ class Outcome:
     query: str  # what the results are for: the reader's words, or their correction
     correction: "Correction | None" = None
     relaxed: bool = False  # no article had every word; these have some of them
+    original_total: int = 0  # what the reader's own words found, before any correction
 
     @property
     def corrected(self) -> bool:
         return self.correction is not None and self.query == self.correction.text
 
 
-def run(base, q: str, *, sort: str = "relevance") -> Outcome:
+def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
     """Search `base` (public articles, already filtered) for the reader's words.
 
-    When little is found, try the typo correction; when nothing is found and
-    the query has no operators, accept articles that have any of its words.
+    When little is found, try the typo correction (unless `correct` is off: the
+    reader asked for their words as typed); when nothing is found and the query
+    has no operators, accept articles that have any of its words.
     """
     if not q:
         return Outcome(results=base.order_by("-published_at", "-id"), total=base.count(), query="")
     outcome = Outcome(results=matches(base, q), total=0, query=q)
-    outcome.total = outcome.results.count()
-    if outcome.total < FEW_RESULTS:
+    outcome.total = outcome.original_total = outcome.results.count()
+    if outcome.total < FEW_RESULTS and correct:
         outcome.correction = suggest(q, base)
         if outcome.correction and outcome.correction.confident:
             corrected = matches(base, outcome.correction.text)

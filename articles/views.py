@@ -184,7 +184,9 @@ def search_view(request):
             notices.append(f"There is no category “{category_slug}”.")
     for slug in tag_slugs:
         base = base.filter(tags__slug=slug)
-    outcome = search.run(base, q, sort=params["sort"])
+    outcome = search.run(base, q, sort=params["sort"], correct=not params["verbatim"])
+    # What every link that refines these results carries along.
+    keep = {"sort": params["sort"], "verbatim": 1 if params["verbatim"] else None}
 
     paginator = Paginator(outcome.results.for_listing(), SEARCH_PAGE_SIZE)
     number = params["page"] or 1
@@ -207,19 +209,23 @@ def search_view(request):
         is_paginated=page.has_other_pages(),
         results=[(article, snippets.get(article.pk)) for article in articles],
         facets=_facet_links(
-            search.facets(outcome.results) if outcome.total else None, q, category_slug, tag_slugs, params["sort"]
+            search.facets(outcome.results) if outcome.total else None, q, category_slug, tag_slugs, keep
         ),
         filters={"category": category_slug, "tags": tag_slugs, "sort": params["sort"] or "relevance"},
-        query_string=_query_string(q=outcome.query, category=category_slug, tag=tag_slugs, sort=params["sort"]),
+        original_total=outcome.original_total,
+        query_string=_query_string(q=outcome.query, category=category_slug, tag=tag_slugs, **keep),
         query_string_corrected=_query_string(
             q=correction.text if correction else "", category=category_slug, tag=tag_slugs, sort=params["sort"]
+        ),
+        query_string_verbatim=_query_string(
+            q=q, category=category_slug, tag=tag_slugs, sort=params["sort"], verbatim=1
         ),
         categories=Category.objects.all(),
     )
     return render(request, "articles/search.html", context)
 
 
-def _facet_links(facets, q, category, tags, sort):
+def _facet_links(facets, q, category, tags, keep):
     """Each facet with the URL that narrows the search to it (or widens it again)."""
     url = reverse("articles:search")
     categories, tag_facets = (facets["categories"], facets["tags"]) if facets else ([], [])
@@ -227,12 +233,12 @@ def _facet_links(facets, q, category, tags, sort):
         active = item["slug"] == category
         item.update(
             active=active,
-            url=f"{url}?{_query_string(q=q, category=None if active else item['slug'], tag=tags, sort=sort)}",
+            url=f"{url}?{_query_string(q=q, category=None if active else item['slug'], tag=tags, **keep)}",
         )
     for item in tag_facets:
         active = item["slug"] in tags
         narrowed = [t for t in tags if t != item["slug"]] if active else [*tags, item["slug"]]
-        item.update(active=active, url=f"{url}?{_query_string(q=q, category=category, tag=narrowed, sort=sort)}")
+        item.update(active=active, url=f"{url}?{_query_string(q=q, category=category, tag=narrowed, **keep)}")
     return {"categories": categories, "tags": tag_facets}
 
 

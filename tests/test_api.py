@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.utils import timezone
 
 from articles import search
@@ -357,7 +358,8 @@ def test_the_openapi_document_is_generated_and_describes_errors_as_problem_detai
     assert document["openapi"].startswith("3.")
     assert document["info"]["version"] == "1"
     operation = document["paths"]["/api/v1/articles"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"q", "category", "tag", "sort", "cursor", "limit"}
+    parameters = {p["name"] for p in operation["parameters"]}
+    assert parameters == {"q", "verbatim", "category", "tag", "sort", "cursor", "limit"}
     assert set(operation["responses"]["400"]["content"]) == {"application/problem+json"}
     assert set(document["paths"]["/api/v1/articles/{slug}"]["get"]["responses"]["404"]["content"]) == {
         "application/problem+json"
@@ -379,3 +381,37 @@ def test_the_docs_page_loads_nothing_from_other_sites(client, db):
     assert "//" not in "".join(assets)
     assert '"validatorUrl": null' in html
     assert '"url": "/api/v1/openapi.json"' in html
+
+
+def test_search_says_how_q_was_understood(client, seeded):
+    exact = ok(client, "/articles", q="refresh token")
+    assert exact["search"] == {"query": "refresh token", "corrected": False, "relaxed": False, "did_you_mean": None}
+    assert ok(client, "/articles")["search"] is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="typo correction is PostgreSQL's")
+def test_a_misspelt_search_finds_what_the_search_page_finds_and_says_so(client, seeded):
+    items, _ = walk(client, q="idempotncy keys", limit=5)
+
+    outcome = search.run(Article.objects.published(), "idempotncy keys")
+    assert outcome.corrected
+    assert [item["slug"] for item in items] == list(outcome.results.values_list("slug", flat=True))
+    first = ok(client, "/articles", q="idempotncy keys")
+    assert first["search"] == {"query": "idempotency keys", "corrected": True, "relaxed": False, "did_you_mean": None}
+
+
+def test_verbatim_searches_for_q_as_given(client, seeded):
+    body = ok(client, "/articles", q="idempotncy keys", verbatim="true")
+    items, _ = walk(client, q="idempotncy keys", verbatim="true", limit=100)
+
+    # No article has the misspelling, so as on the search page, those with "keys" are offered.
+    assert body["search"] == {"query": "idempotncy keys", "corrected": False, "relaxed": True, "did_you_mean": None}
+    expected = search.run(Article.objects.published(), "idempotncy keys", correct=False).results
+    assert [item["slug"] for item in items] == list(expected.values_list("slug", flat=True))
+
+
+def test_a_cursor_from_a_corrected_search_does_not_serve_a_verbatim_one(client, seeded):
+    cursor = ok(client, "/articles", q="idempotncy keys", limit=2)["next"]
+    assert cursor
+    body = problem(client, "/articles", 400, q="idempotncy keys", verbatim="true", limit=2, cursor=cursor)
+    assert [e["parameter"] for e in body["errors"]] == ["cursor"]

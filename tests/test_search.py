@@ -236,3 +236,42 @@ def test_a_correct_query_with_few_results_gets_no_false_suggestion(client, seede
     html = page(client, q="circuit breaker")
     assert "data-suggestion" not in html
     assert result_slugs(html)[0] == "resilience-patterns-circuit-breaker-retry-bulkhead-and-timeout"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="typo correction is PostgreSQL's")
+def test_a_correction_that_finds_more_offers_the_words_as_typed(client, article_factory):
+    for n in range(5):
+        article_factory(title=f"Pooling, part {n}", body="Opening a connection costs a round trip.", tags=["databases"])
+    quoted = article_factory(title="Reading error logs", body='The log said "conection refused".', tags=["databases"])
+
+    html = page(client, q="conection")
+
+    assert re.search(r'Showing results for <a href="[^"]+" data-suggestion="connection">', html)
+    assert result_count(html) == 5
+    verbatim = re.search(r'Search instead for <a href="\?([^"]+)" data-verbatim>conection</a> \(1 result\)', html)
+    assert verbatim, "a corrected search that replaced some results must offer them back"
+    as_typed = page(client, **dict(pair.split("=") for pair in verbatim.group(1).split("&amp;")))
+    assert result_slugs(as_typed) == [quoted.slug]
+    assert "data-suggestion" not in as_typed
+    # Refining the search keeps the words as typed.
+    assert re.search(r'href="/search/\?q=conection&amp;(category=[^"&]+&amp;)?verbatim=1"', as_typed)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="typo correction is PostgreSQL's")
+def test_a_correction_of_a_search_that_found_nothing_says_so(client, seeded):
+    html = page(client, q="idempotncy keys")
+    assert "No results for “idempotncy keys”." in html
+    assert "data-verbatim" not in html
+
+
+def test_run_leaves_the_words_alone_when_asked(article_factory):
+    for n in range(5):
+        article_factory(title=f"Pooling, part {n}", body="Opening a connection costs a round trip.")
+    article_factory(body='The log said "conection refused".')
+
+    outcome = search.run(Article.objects.published(), "conection", correct=False)
+
+    assert (outcome.total, outcome.original_total, outcome.correction) == (1, 1, None)
+    if connection.vendor == "postgresql":
+        corrected = search.run(Article.objects.published(), "conection")
+        assert (corrected.total, corrected.original_total, corrected.query) == (5, 1, "connection")
