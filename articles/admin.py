@@ -1,3 +1,5 @@
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,8 +14,10 @@ from django.views.decorators.http import require_POST
 
 from articles import previews, services
 from articles.diffs import diff_revisions, diff_texts
-from articles.models import Article, ArticleRevision, Category, Image, validate_body_size
+from articles.models import Article, ArticleRevision, Category, Image, PreviewLink, validate_body_size
 from articles.rendering import render_markdown
+
+logger = logging.getLogger(__name__)
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -35,6 +39,19 @@ class StateFilter(admin.SimpleListFilter):
         return queryset
 
 
+def render_error(body: str) -> str | None:
+    """None when the body renders; otherwise a message for its author."""
+    try:
+        render_markdown(body)
+    except Exception:
+        logger.exception("A body of %d characters could not be rendered", len(body))
+        return (
+            "This text could not be turned into a page (for example, lists or quotes nested hundreds of levels "
+            "deep). Nothing was saved and your text is kept below: simplify the structure and save again."
+        )
+    return None
+
+
 class ArticleAdminForm(forms.ModelForm):
     # The version the editor started from; a save from an older one is refused.
     edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -50,6 +67,16 @@ class ArticleAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.conflict = None
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        validate_body_size(body)
+        # Rendering happens again at save; doing it here turns a body the
+        # renderer cannot handle into a message beside the kept text, not a 500.
+        error = render_error(body)
+        if error:
+            raise forms.ValidationError(error, code="unrenderable")
+        return body
         if self.instance.pk:
             self.fields["edit_version"].initial = self.instance.version
 
@@ -128,6 +155,16 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
     list_select_related = ["article", "user"]
     search_fields = ["article__title", "note"]
 
+    def get_queryset(self, request):
+        visible = services.articles_visible_to(request.user, Article.objects.all())
+        return super().get_queryset(request).filter(article__in=visible.values("pk"))
+
+    def get_object(self, request, object_id, from_field=None):
+        revision = super().get_object(request, object_id, from_field)
+        if revision is None:
+            raise Http404("No such revision.")
+        return revision
+
     def has_add_permission(self, request):
         return False
 
@@ -162,7 +199,15 @@ class ArticleAdmin(admin.ModelAdmin):
         js = ["articles/admin/editor.js"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
+        return services.articles_visible_to(request.user, super().get_queryset(request)).prefetch_related("tags")
+
+    def get_object(self, request, object_id, from_field=None):
+        # An article outside the user's queryset answers 404 everywhere (change,
+        # history, delete), not the admin's redirect that admits it might exist.
+        article = super().get_object(request, object_id, from_field)
+        if article is None:
+            raise Http404("No such article.")
+        return article
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -250,6 +295,11 @@ class ArticleAdmin(admin.ModelAdmin):
                 view(require_POST(self.preview_link_view)),
                 name="articles_article_preview_link",
             ),
+            path(
+                "<int:pk>/preview-link/<int:link_id>/revoke/",
+                view(require_POST(self.revoke_preview_link_view)),
+                name="articles_article_preview_link_revoke",
+            ),
             *super().get_urls(),
         ]
 
@@ -262,13 +312,16 @@ class ArticleAdmin(admin.ModelAdmin):
             validate_body_size(body)
         except forms.ValidationError as error:
             return JsonResponse({"error": error.messages[0]}, status=400)
-        rendered = render_markdown(body)
+        try:
+            rendered = render_markdown(body)
+        except Exception:
+            return JsonResponse({"error": render_error(body)}, status=400)
         return JsonResponse(
             {"html": rendered.html, "words": rendered.word_count, "reading_time": rendered.reading_time}
         )
 
     def _article_for(self, request, pk, *, edit=False):
-        article = get_object_or_404(Article, pk=pk)
+        article = get_object_or_404(self.get_queryset(request), pk=pk)
         allowed = self.has_change_permission(request, article) if edit else self.has_view_permission(request, article)
         if not allowed:
             raise PermissionDenied
@@ -304,18 +357,45 @@ class ArticleAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]))
 
     def preview_link_view(self, request, pk):
-        article = self._article_for(request, pk)
-        url = request.build_absolute_uri(previews.preview_url(article))
+        article = self._article_for(request, pk, edit=True)
+        link = previews.create_preview_link(article=article, by=request.user)
+        url = request.build_absolute_uri(link.get_absolute_url())
         self.message_user(
             request,
             format_html(
-                'Preview link for reviewers, valid for {} days: <a href="{}">{}</a>',
+                'Preview link for reviewers, valid for {} days or until revoked: <a href="{}">{}</a>',
                 previews.PREVIEW_DAYS,
                 url,
                 url,
             ),
+            messages.SUCCESS,
         )
-        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]))
+        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]) + "#preview-links-heading")
+
+    def revoke_preview_link_view(self, request, pk, link_id):
+        article = self._article_for(request, pk)
+        link = get_object_or_404(PreviewLink, pk=link_id, article=article)
+        if not previews.can_manage(request.user, link):
+            raise Http404("No such preview link.")
+        previews.revoke_preview_link(link=link, by=request.user)
+        self.message_user(request, "Revoked the preview link: it no longer opens the article.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]) + "#preview-links-heading")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        article = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if article is None:
+            raise Http404("No such article.")
+        links = list(previews.links_visible_to(request.user, article))
+        for link in links:
+            link.absolute_url = request.build_absolute_uri(link.get_absolute_url())
+            link.can_revoke = previews.can_manage(request.user, link)
+        context = {
+            "preview_links": links,
+            "can_share": article.state != "Published" and services.can_edit(request.user, article),
+            "preview_days": previews.PREVIEW_DAYS,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form

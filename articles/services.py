@@ -95,3 +95,12 @@ def restore_revision(*, revision: ArticleRevision, by) -> Article:
         raise PermissionDenied("You may not change this article.")
     article.title, article.summary, article.body = revision.title, revision.summary, revision.body
     return save_article(article=article, by=by, note=f"Restored version {revision.version}")
+
+
+def articles_visible_to(user, queryset):
+    """What a user may see in the admin: editors everything, authors only their own articles.
+
+    Authors work as Ghost's contributors do: another author's draft does not
+    exist for them anywhere in the admin.
+    """
+    return queryset if can_publish(user) else queryset.filter(author=user)

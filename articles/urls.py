@@ -6,10 +6,10 @@ from articles.caching import cache_public_page
 from articles.sitemaps import SITEMAPS
 
 
-class SignedTokenConverter:
-    """What django.core.signing produces: URL-safe base64 and colons, nothing else."""
+class PreviewTokenConverter:
+    """A preview link's token: URL-safe base64 (articles.previews), nothing else."""
 
-    regex = r"[A-Za-z0-9_\-:]{20,500}"
+    regex = r"[A-Za-z0-9_\-]{20,100}"
 
     def to_python(self, value):
         return value
@@ -18,7 +18,7 @@ class SignedTokenConverter:
         return value
 
 
-register_converter(SignedTokenConverter, "signed")
+register_converter(PreviewTokenConverter, "token")
 
 app_name = "articles"
 
@@ -29,7 +29,7 @@ urlpatterns = [
     path("tags/<slug:slug>/", cache_public_page(views.TagView.as_view()), name="tag"),
     path("articles/<slug:slug>/", cache_public_page(views.ArticleView.as_view()), name="article"),
     path("search/", cache_public_page(views.search_view), name="search"),
-    path("preview/<signed:token>/", views.preview_view, name="preview"),
+    path("preview/<token:token>/", views.preview_view, name="preview"),
     # Feeds, sitemap and robots.txt (articles/feeds.py, articles/sitemaps.py, articles/seo.py).
     path("feed/", feeds.ArticlesFeed(), name="feed"),
     path("feed/atom/", feeds.ArticlesAtomFeed(), name="feed-atom"),

@@ -117,18 +117,21 @@ def article_context(article):
 
 
 def preview_view(request, token):
-    """A draft or scheduled article through a signed, expiring link, for reviewers without an account."""
-    article_id = previews.article_id_from(token)
-    article = Article.objects.for_listing().filter(pk=article_id).first() if article_id else None
-    if article is None:
-        raise NotFound("This preview link is not valid, or it has expired. Ask an editor for a new one.")
+    """An unpublished article through a preview link, for reviewers without an account."""
+    link = previews.open_preview_link(token)
+    if link is None:
+        raise NotFound(
+            "This preview link is no longer valid: it has expired or was revoked. Ask an editor for a new one."
+        )
+    article = Article.objects.for_listing().get(pk=link.article_id)
     context = {
         "article": article,
-        "preview_link": True,
-        "preview_days": previews.PREVIEW_DAYS,
+        "preview_link": link,
         **article_context(article),
     }
     response = render(request, "articles/article_detail.html", context)
+    # The page shows unpublished words: no shared cache may keep it, no search engine index it.
+    response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -2,7 +2,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from articles import services
 from articles.models import Article
+from tests.conftest import member_of
 from tests.admin_helpers import change_url, form_data
 
 pytestmark = pytest.mark.django_db
@@ -81,30 +83,57 @@ def test_author_cannot_change_a_published_article(author_client, author, article
 def test_author_cannot_change_someone_elses_draft(author_client, article_factory, editor):
     article = article_factory(draft=True, author=editor)
     response = author_client.post(change_url(article), form_data(article, body="Mine now"))
-    assert response.status_code == 403
+    assert response.status_code == 404
     article.refresh_from_db()
     assert article.body != "Mine now"
 
 
-def test_editor_can_change_publish_schedule_and_unpublish_any_article(editor_client, author, article_factory):
-    article = article_factory(draft=True, author=author)
-    response = editor_client.post(
-        change_url(article),
-        form_data(article, status="published", published_at_0="2030-01-01", published_at_1="09:00:00"),
-    )
-    assert response.status_code == 302
-    article.refresh_from_db()
-    assert article.state == "Scheduled"
+def test_another_authors_draft_does_not_exist_for_an_author_anywhere_in_the_admin(author_client, article_factory):
+    other = member_of("Authors", "olga")
+    draft = article_factory(draft=True, author=other, title="Olga's secret draft")
+    revision = services.record_revision(article=draft, by=other)
+    urls = [
+        change_url(draft),
+        reverse("admin:articles_article_history", args=[draft.pk]),
+        reverse("admin:articles_article_delete", args=[draft.pk]),
+        reverse("admin:articles_article_revisions", args=[draft.pk]),
+        reverse("admin:articles_articlerevision_change", args=[revision.pk]),
+    ]
+    for url in urls:
+        assert author_client.get(url).status_code == 404, url
+    posts = [
+        reverse("admin:articles_article_preview_link", args=[draft.pk]),
+        reverse("admin:articles_article_restore", args=[draft.pk, revision.pk]),
+    ]
+    for url in posts:
+        assert author_client.post(url).status_code == 404, url
 
-    response = editor_client.post(change_url(article), form_data(article, status="draft"))
-    article.refresh_from_db()
-    assert article.state == "Draft"
+    changelist = author_client.get(reverse("admin:articles_article_changelist")).content.decode()
+    assert "Olga&#x27;s secret draft" not in changelist and "Olga's secret draft" not in changelist
+    revisions = author_client.get(reverse("admin:articles_articlerevision_changelist")).content.decode()
+    assert "secret draft" not in revisions
 
 
-def test_publishing_without_a_date_defaults_to_now(editor_client, article_factory):
-    article = article_factory(draft=True)
-    editor_client.post(
-        change_url(article), form_data(article, status="published", published_at_0="", published_at_1="")
-    )
-    article.refresh_from_db()
-    assert article.state == "Published"
+def test_an_author_still_sees_their_own_articles_and_shared_images(author_client, author, article_factory):
+    mine = article_factory(draft=True, author=author, title="My own draft")
+    published = article_factory(author=author, title="My published piece")
+    changelist = author_client.get(reverse("admin:articles_article_changelist")).content.decode()
+    assert "My own draft" in changelist and "My published piece" in changelist
+    assert author_client.get(change_url(mine)).status_code == 200
+    # Published: visible, read-only (only editors change what readers see).
+    html = author_client.get(change_url(published)).content.decode()
+    assert 'name="body"' not in html
+    assert author_client.get(reverse("admin:articles_image_changelist")).status_code == 200
+
+
+def test_editors_see_every_article(editor_client, article_factory, author):
+    draft = article_factory(draft=True, author=author)
+    assert editor_client.get(change_url(draft)).status_code == 200
+    assert editor_client.get(reverse("admin:articles_article_revisions", args=[draft.pk])).status_code == 200
+
+
+def test_visibility_rule_lives_in_one_queryset_function(article_factory, author, editor):
+    own = article_factory(draft=True, author=author)
+    other = article_factory(draft=True, author=editor)
+    assert list(services.articles_visible_to(author, Article.objects.order_by("pk"))) == [own]
+    assert set(services.articles_visible_to(editor, Article.objects.all())) == {own, other}

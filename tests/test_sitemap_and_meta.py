@@ -85,8 +85,8 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_admin_and_pr
     assert not any(line in {"Disallow: /", "Disallow:"} for line in lines)
 
 
-def test_robots_txt_covers_real_preview_links_and_admin_pages(client, article_factory):
-    preview = previews.preview_url(article_factory(draft=True))
+def test_robots_txt_covers_real_preview_links_and_admin_pages(client, article_factory, editor):
+    preview = previews.create_preview_link(article=article_factory(draft=True), by=editor).get_absolute_url()
     lines = client.get("/robots.txt").content.decode().splitlines()
     disallowed = [line.removeprefix("Disallow: ") for line in lines if line.startswith("Disallow: ")]
 
@@ -283,12 +283,13 @@ def test_error_pages_are_not_indexed_and_name_no_canonical(client, db):
     assert page.canonicals == []
 
 
-def test_drafts_shown_to_staff_and_previews_are_not_indexed(client, article_factory, staff_user):
+def test_drafts_shown_to_staff_and_previews_are_not_indexed(client, article_factory, staff_user, editor):
     draft = article_factory(slug="work-in-progress", draft=True)
     published = article_factory(slug="out-there")
     client.force_login(staff_user)
 
-    for url in ["/articles/work-in-progress/", previews.preview_url(draft), previews.preview_url(published)]:
+    previews_of = [previews.create_preview_link(article=a, by=editor).get_absolute_url() for a in (draft, published)]
+    for url in ["/articles/work-in-progress/", *previews_of]:
         page = head(client, url)
         assert page.named("robots") == ["noindex"], url
         assert page.canonicals == [], url
