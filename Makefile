@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv seed clean bench
+.PHONY: run test lint format venv vnu seed clean bench
 
 venv: $(VENV)/.installed
 
@@ -13,6 +13,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The Nu HTML Checker (vnu.jar from the npm package vnu-jar) for tests/test_html_validity.py; it runs on java.
+# Without scripts (.npmrc says so too): vnu-jar's postinstall would download a Java runtime of its own.
+vnu: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 # Development server on the embedded SQLite default unless DATABASE_URL is set.
@@ -24,7 +32,7 @@ run: venv
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on PostgreSQL: DATABASE_URL when set, else postgres@127.0.0.1:5432.
-test: venv
+test: venv vnu
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Production settings under gunicorn on 127.0.0.1, loaded by wrk from a second process
@@ -42,4 +50,4 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
