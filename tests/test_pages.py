@@ -149,7 +149,7 @@ def test_an_article_changed_days_after_publishing_shows_when(client, article_fac
     article.title = "Corrected"
     article.save()
     meta = meta_line(client.get(article.get_absolute_url()).content.decode())
-    assert f'Updated <time datetime="{timezone.localtime(article.updated_at).isoformat()}' in meta
+    assert f'Updated <time datetime="{timezone.localtime(article.updated_at):%Y-%m-%dT%H:%M:%S%z}"' in meta
 
 
 def test_an_article_untouched_since_publishing_shows_no_updated_date(client, article_factory):
