@@ -67,6 +67,8 @@ class ArticleAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.conflict = None
+        if self.instance.pk:
+            self.fields["edit_version"].initial = self.instance.version
 
     def clean_body(self):
         body = self.cleaned_data["body"]
@@ -77,19 +79,27 @@ class ArticleAdminForm(forms.ModelForm):
         if error:
             raise forms.ValidationError(error, code="unrenderable")
         return body
-        if self.instance.pk:
-            self.fields["edit_version"].initial = self.instance.version
+
+    def clean_slug(self):
+        # Another article's old address stays theirs, so its old links keep working
+        # (services.save_article enforces the same; this says it on the field).
+        slug = self.cleaned_data["slug"]
+        owner = services.old_slug_owner(slug, article_pk=self.instance.pk)
+        if owner is not None:
+            raise forms.ValidationError(services.slug_taken_message(slug, owner), code="slug_redirect_taken")
+        return slug
 
     def clean(self):
         cleaned = super().clean()
+        self.edit_conflict = None
         if self.instance.pk:
-            # The admin wraps the whole save in a transaction: holding the row
-            # lock from this check to the save makes check-then-write atomic.
-            current = Article.objects.select_for_update().get(pk=self.instance.pk)
-            if cleaned.get("edit_version") != current.version:
-                self.conflict = current
-                latest = current.revisions.select_related("user").first()
-                who = latest.user if latest and latest.user else "someone else"
+            # The admin wraps the whole save in a transaction: the row stays
+            # locked from this check to services.save_article, which checks again.
+            try:
+                services.lock_article(self.instance.pk, expected_version=cleaned.get("edit_version"))
+            except services.EditConflict as conflict:
+                self.edit_conflict = conflict
+                self.conflict = current = conflict.article
                 # Let the next save go through once the editor has reviewed the difference.
                 self.data = self.data.copy()
                 self.data["edit_version"] = current.version
@@ -98,8 +108,8 @@ class ArticleAdminForm(forms.ModelForm):
                     "Nothing you typed is lost: compare your text with theirs below, "
                     "merge what you need, and save again.",
                     code="edit_conflict",
-                    params={"who": who, "version": current.version},
-                )
+                    params={"who": conflict.who, "version": current.version},
+                ) from None
         return cleaned
 
 
@@ -240,12 +250,20 @@ class ArticleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change and obj.author_id is None:
             obj.author = request.user
-        services.save_article(article=obj, by=request.user)
+        expected = form.cleaned_data.get("edit_version") if change else None
+        services.save_article(article=obj, by=request.user, expected_version=expected)
 
     @admin.display(description="Status", ordering="status")
     def state_badge(self, obj):
         state = obj.state
-        return format_html('<span class="state-badge state-{}">{}</span>', state.lower(), state)
+        # The version shown goes back with "Publish now" and "Unpublish" (see _act_on_versions_seen).
+        return format_html(
+            '<span class="state-badge state-{}">{}</span><input type="hidden" name="seen_version_{}" value="{}">',
+            state.lower(),
+            state,
+            obj.pk,
+            obj.version,
+        )
 
     @admin.display(description="Version")
     def version_number(self, obj):
@@ -253,22 +271,62 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish now", permissions=["publish"])
     def publish_now(self, request, queryset):
-        changed = 0
-        for article in queryset:
-            if article.state != "Published":
-                services.publish_article(article=article, by=request.user)
-                changed += 1
+        changed = self._act_on_versions_seen(request, queryset, services.publish_article, done="published")
         self.message_user(request, f"Published {changed} article{'s' if changed != 1 else ''}.", messages.SUCCESS)
 
     @admin.action(description="Unpublish (back to draft)", permissions=["publish"])
     def unpublish(self, request, queryset):
-        changed = 0
-        for article in queryset.exclude(status=Article.Status.DRAFT):
-            services.unpublish_article(article=article, by=request.user)
-            changed += 1
+        changed = self._act_on_versions_seen(request, queryset, services.unpublish_article, done="moved back to draft")
         self.message_user(
             request, f"Moved {changed} article{'s' if changed != 1 else ''} back to draft.", messages.SUCCESS
         )
+
+    def _act_on_versions_seen(self, request, queryset, operation, *, done):
+        """Apply a publishing service to each selected row still at the version the list showed; report the rest.
+
+        Each row goes back with its version (a hidden input beside its status).
+        A row saved by someone else since the list was loaded is left alone and
+        the editor is told who changed it, with a link to the difference. Rows
+        on other pages, selected with "Select all", were never shown: they are
+        taken as they are now (the service still locks and re-checks them).
+        Returns how many articles changed.
+        """
+        select_across = request.POST.get("select_across") == "1"
+        changed = 0
+        for article in queryset.order_by("pk"):
+            seen = request.POST.get(f"seen_version_{article.pk}", "")
+            if seen.isdigit():
+                expected = int(seen)
+            elif select_across:
+                expected = article.version
+            else:
+                self.message_user(
+                    request,
+                    f"“{article.title}” was not {done}: the list did not say which version you saw. "
+                    "Reload the list and try again.",
+                    messages.ERROR,
+                )
+                continue
+            try:
+                result = operation(article=article, by=request.user, expected_version=expected)
+            except services.EditConflict as conflict:
+                self.message_user(
+                    request,
+                    format_html(
+                        "“{}” was not {}: {} saved it after you loaded this list (you saw version {}, "
+                        'it is now version {}). <a href="{}">See what changed</a>, then try again.',
+                        conflict.article.title,
+                        done,
+                        conflict.who,
+                        expected,
+                        conflict.article.version,
+                        conflict.history_url,
+                    ),
+                    messages.ERROR,
+                )
+                continue
+            changed += result.version != expected
+        return changed
 
     def changelist_view(self, request, extra_context=None):
         # Django silently ignores an action the user may not run; say so instead.
@@ -352,7 +410,34 @@ class ArticleAdmin(admin.ModelAdmin):
     def restore_view(self, request, pk, revision_id):
         article = self._article_for(request, pk, edit=True)
         revision = get_object_or_404(ArticleRevision, pk=revision_id, article=article)
-        services.restore_revision(revision=revision, by=request.user)
+        seen = request.POST.get("expected_version", "")
+        if not seen.isdigit():
+            self.message_user(
+                request,
+                f"Version {revision.version} was not restored: the page did not say which version of "
+                f"“{article.title}” you saw. Reload the history and try again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:articles_article_revisions", args=[pk]))
+        try:
+            services.restore_revision(revision=revision, by=request.user, expected_version=int(seen))
+        except services.EditConflict as conflict:
+            self.message_user(
+                request,
+                format_html(
+                    "Version {} was not restored: {} saved “{}” after you opened its history (you saw version {}, "
+                    'it is now version {}). <a href="{}">See what changed</a> (below), then restore again if you '
+                    "still want to.",
+                    revision.version,
+                    conflict.who,
+                    conflict.article.title,
+                    conflict.expected_version,
+                    conflict.article.version,
+                    conflict.history_url,
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(conflict.history_url)
         self.message_user(request, f"Restored version {revision.version}; the restore is saved as a new revision.")
         return HttpResponseRedirect(reverse("admin:articles_article_change", args=[pk]))
 
@@ -401,6 +486,18 @@ class ArticleAdmin(admin.ModelAdmin):
         form = context["adminform"].form
         if getattr(form, "conflict", None) is not None:
             theirs = form.conflict
+            if getattr(form, "edit_conflict", None) is not None:
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} saved “{}” while you were editing it. <a href="{}">See what they changed</a> '
+                        "since the version you opened.",
+                        form.edit_conflict.who,
+                        theirs.title,
+                        form.edit_conflict.history_url,
+                    ),
+                    messages.ERROR,
+                )
             context["conflict"] = {
                 "article": theirs,
                 "diff": diff_texts(

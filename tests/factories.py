@@ -46,7 +46,7 @@ class ArticleFactory(factory.django.DjangoModelFactory):
         # The way the product saves articles: with a revision, like the admin does.
         from articles.services import save_article
 
-        return save_article(article=model_class(*args, **kwargs))
+        return save_article(article=model_class(*args, **kwargs), expected_version=None)
 
     @factory.post_generation
     def tags(self, create, extracted, **kwargs):

@@ -81,13 +81,20 @@ def test_author_is_set_to_the_current_user_on_create(author_client, author, cate
 def test_publish_now_and_unpublish_actions_say_how_many_changed(editor_client, article_factory):
     drafts = [article_factory(draft=True), article_factory(scheduled=True)]
     url = reverse("admin:articles_article_changelist")
+
+    def seen():  # what the list shows beside each row's status, and posts back with the action
+        listing = editor_client.get(url).content.decode()
+        return dict(re.findall(r'name="(seen_version_\d+)" value="(\d+)"', listing))
+
     response = editor_client.post(
-        url, {"action": "publish_now", "_selected_action": [a.pk for a in drafts]}, follow=True
+        url, {"action": "publish_now", "_selected_action": [a.pk for a in drafts], **seen()}, follow=True
     )
     assert "Published 2 articles." in response.content.decode()
     assert Article.objects.published().count() == 2
 
-    response = editor_client.post(url, {"action": "unpublish", "_selected_action": [a.pk for a in drafts]}, follow=True)
+    response = editor_client.post(
+        url, {"action": "unpublish", "_selected_action": [a.pk for a in drafts], **seen()}, follow=True
+    )
     assert "Moved 2 articles back to draft." in response.content.decode()
     assert Article.objects.published().count() == 0
 

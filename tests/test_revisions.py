@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -61,7 +63,11 @@ def test_restoring_a_revision_brings_back_its_words_as_a_new_revision(editor_cli
     edit(editor_client, article, body="Overwritten by mistake.")
     original = article.revisions.order_by("created_at", "id").first()
     count = article.revisions.count()
-    response = editor_client.post(reverse("admin:articles_article_restore", args=[article.pk, original.pk]))
+    history = editor_client.get(reverse("admin:articles_article_revisions", args=[article.pk])).content.decode()
+    seen = re.search(r'name="expected_version" value="(\d+)"', history).group(1)
+    response = editor_client.post(
+        reverse("admin:articles_article_restore", args=[article.pk, original.pk]), {"expected_version": seen}
+    )
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.body == "The original words."

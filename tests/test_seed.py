@@ -81,6 +81,19 @@ def test_load_seed_never_overwrites_an_editors_change(seeded):
     assert "editors-pick" in article.tags.names()
 
 
+def test_load_seed_leaves_a_renamed_article_alone_and_its_old_url_redirecting(seeded, editor):
+    from articles import services
+
+    article = Article.objects.get(slug="load-testing-with-k6")
+    article.slug = "k6-load-tests"
+    services.save_article(article=article, by=editor, expected_version=article.version)
+
+    report = load_seed()
+    assert report.created == [] and report.kept_edited == ["load-testing-with-k6"]
+    assert Article.objects.count() == 52
+    assert article.slug_redirects.get().old_slug == "load-testing-with-k6"
+
+
 def test_load_seed_updates_an_unedited_article_when_its_file_changes(seeded, tmp_path):
     import shutil
 
