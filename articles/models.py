@@ -163,6 +163,10 @@ class ArticleRevision(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One revision per version: two writers can never both record "version 5".
+            models.UniqueConstraint(fields=["article", "version"], name="articlerevision_unique_version"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.article} (version {self.version})"
