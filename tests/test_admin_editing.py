@@ -99,6 +99,37 @@ def test_publish_now_and_unpublish_actions_say_how_many_changed(editor_client, a
     assert Article.objects.published().count() == 0
 
 
+def test_publish_now_without_the_versions_the_list_showed_changes_nothing_and_says_so(editor_client, article_factory):
+    draft = article_factory(draft=True, title="Unseen draft")
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "publish_now", "_selected_action": [draft.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "“Unseen draft” was not published: the list did not say which version you saw." in html
+    assert "Published 0 articles." in html
+    draft.refresh_from_db()
+    assert draft.status == Article.Status.DRAFT and draft.version == 1
+
+
+def test_select_all_publishes_rows_on_other_pages_as_they_are_now(editor_client, article_factory):
+    shown, not_shown = article_factory(draft=True), article_factory(draft=True)
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {
+            "action": "publish_now",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [shown.pk],
+            f"seen_version_{shown.pk}": "1",
+        },
+        follow=True,
+    )
+    assert "Published 2 articles." in response.content.decode()
+    assert set(Article.objects.published()) == {shown, not_shown}
+
+
 def test_author_cannot_use_publish_actions_and_is_told(author_client, author, article_factory):
     mine = article_factory(draft=True, author=author)
     response = author_client.post(
