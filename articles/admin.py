@@ -52,9 +52,16 @@ def render_error(body: str) -> str | None:
     return None
 
 
+class VersionInput(forms.HiddenInput):
+    """A hidden input no label points at: the admin writes a label for every field in a fieldset."""
+
+    def id_for_label(self, id_):
+        return None
+
+
 class ArticleAdminForm(forms.ModelForm):
     # The version the editor started from; a save from an older one is refused.
-    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    edit_version = forms.IntegerField(widget=VersionInput, required=False)
 
     class Meta:
         model = Article

@@ -4,8 +4,8 @@ from django.urls import reverse
 
 from articles import services
 from articles.models import Article
-from tests.conftest import member_of
 from tests.admin_helpers import change_url, form_data
+from tests.conftest import member_of
 
 pytestmark = pytest.mark.django_db
 
