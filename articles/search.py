@@ -94,6 +94,35 @@ def reindex_all() -> int:
     return count
 
 
+def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
+    """Recompute every derived search structure from the articles: after bulk loads and restores.
+
+    `python manage.py rebuild_search` and `generate_corpus` call this; it is the
+    one entry point. Set-based on PostgreSQL (one UPDATE per batch), never a
+    save per article. Returns how many rows each step wrote, by step name.
+    `skip` names steps already done (generate_corpus writes documents as it goes).
+    """
+    from articles import search_bulk
+
+    # ------------------------------------------------------------ rebuild steps, in order
+    # (name, function returning a count). A new derived structure appends its own
+    # step here, after the documents it may be computed from.
+    steps = [
+        # The weighted tsvector (PostgreSQL) or the FTS5 rows (SQLite) of every article.
+        (search_bulk.DOCUMENTS_STEP, search_bulk.rebuild_documents),
+    ]
+    # ------------------------------------------------------------ end of rebuild steps
+
+    done = {}
+    for name, step in steps:
+        if name in skip:
+            continue
+        done[name] = step()
+        if progress:
+            progress(name, done[name])
+    return done
+
+
 # ---------------------------------------------------------------- querying
 
 
