@@ -40,7 +40,7 @@ from pathlib import Path
 import frontmatter
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, connections, transaction
+from django.db import connection, connections, reset_queries, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
@@ -505,6 +505,7 @@ def generate(
             timings["render_wait"] += time.monotonic() - t
             _write_batch(batch, derived, categories, tags, authors, content_type, timings)
             specs[index] = None  # free the batch's text
+            reset_queries()  # with DEBUG on, Django would keep every batch's SQL (megabytes each)
             pending = upcoming
             done += len(batch)
             if progress:
