@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv vnu seed clean bench
+.PHONY: run test lint format venv vnu seed clean bench bench-scale
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,12 @@ test: venv vnu
 # Writes bench/results.md and the table in README.md.
 bench: venv
 	bash bench/run.sh
+
+# Issue #14's table at 100,000 articles: production settings, no page cache, one client. Generates
+# the database kb_scale once (generate_corpus, tens of minutes) and reuses it; writes
+# bench/results-scale.md and the scale table in README.md.
+bench-scale: venv
+	bash bench/scale.sh
 
 lint: venv
 	$(BIN)/ruff check .

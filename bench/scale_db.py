@@ -1,0 +1,141 @@
+"""Make DATABASE_URL (kb_scale) ready for `make bench-scale`: generated once, then reused.
+
+- Missing: created, migrated, the seed loaded, `generate_corpus` run (tens of minutes on two cores).
+- Present with the expected corpus (BENCH_SCALE_ARTICLES public articles, 2,000 drafts, 200 scheduled,
+  seed BENCH_SCALE_SEED): reused. New migrations are applied, and then `rebuild_search` recomputes
+  every derived search structure, since a bulk-loaded table gets no per-row triggers' work afterwards.
+- A migration changed since it was applied here (the placeholders 0009-0012 are filled in later by the
+  work they hold a number for): rolled back with --fake to before the first changed one and applied
+  again, then rebuilt. If that fails, or the corpus has the wrong size, the database is dropped and
+  generated afresh.
+
+The hashes of the migrations applied are kept in the table `bench_scale_migrations`.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+ARTICLES = int(os.environ.get("BENCH_SCALE_ARTICLES", "100000"))
+SEED = os.environ.get("BENCH_SCALE_SEED", "1")
+DRAFTS, SCHEDULED = 2_000, 200
+MIGRATIONS = ROOT / "articles" / "migrations"
+
+
+def manage(*args: str) -> None:
+    env = {**os.environ, "DB_STATEMENT_TIMEOUT_MS": "0"}
+    print("  manage.py " + " ".join(args), flush=True)
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603 (our own command)
+
+
+def connect(dbname: str | None = None, *, autocommit: bool = True):
+    url = urlsplit(os.environ["DATABASE_URL"])
+    if dbname:
+        url = url._replace(path=f"/{dbname}")
+    return psycopg.connect(url.geturl(), autocommit=autocommit)
+
+
+def hashes() -> dict[str, str]:
+    return {path.stem: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(MIGRATIONS.glob("0*.py"))}
+
+
+def generated_total(conn) -> int:
+    return conn.execute("SELECT count(*) FROM articles_article WHERE seed_checksum = 'generated-corpus'").fetchone()[0]
+
+
+def applied(conn) -> list[str]:
+    rows = conn.execute("SELECT name FROM django_migrations WHERE app = 'articles' ORDER BY name").fetchall()
+    return [name for (name,) in rows]
+
+
+def record(conn) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_scale_migrations (name text PRIMARY KEY, sha256 text NOT NULL)")
+    current = hashes()
+    conn.execute("DELETE FROM bench_scale_migrations")
+    for name in applied(conn):
+        if name in current:
+            conn.execute("INSERT INTO bench_scale_migrations VALUES (%s, %s)", [name, current[name]])
+
+
+def changed_migrations(conn) -> list[str]:
+    exists = conn.execute("SELECT to_regclass('bench_scale_migrations')").fetchone()[0]
+    if not exists:
+        return []
+    recorded = dict(conn.execute("SELECT name, sha256 FROM bench_scale_migrations").fetchall())
+    current = hashes()
+    return sorted(name for name in applied(conn) if name in recorded and recorded[name] != current.get(name))
+
+
+def create(name: str) -> None:
+    with connect("postgres") as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop(name: str) -> None:
+    with connect("postgres") as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def generate(name: str) -> None:
+    print(f"Generating {name}: {ARTICLES:,} articles (takes a while; reused by later runs)…", flush=True)
+    manage("migrate", "--noinput", "-v0")
+    manage("load_seed")
+    manage("generate_corpus", "--articles", str(ARTICLES), "--drafts", str(DRAFTS), "--scheduled", str(SCHEDULED),
+           "--seed", SEED)  # fmt: skip
+    with connect() as conn:
+        record(conn)
+
+
+def main() -> int:
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    with connect("postgres") as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if not exists:
+        create(name)
+        generate(name)
+        return 0
+
+    with connect() as conn:
+        has_schema = conn.execute("SELECT to_regclass('articles_article')").fetchone()[0]
+        total = generated_total(conn) if has_schema else 0
+        changed = changed_migrations(conn) if has_schema else []
+        before = applied(conn) if has_schema else []
+    if total != ARTICLES + DRAFTS + SCHEDULED:
+        print(f"{name} holds {total:,} generated articles, not {ARTICLES + DRAFTS + SCHEDULED:,}: generating afresh.")
+        drop(name)
+        create(name)
+        generate(name)
+        return 0
+
+    try:
+        if changed:
+            first = changed[0]
+            previous = before[before.index(first) - 1] if before.index(first) else "zero"
+            print(f"Migrations changed since {name} applied them: {', '.join(changed)}; re-applying from {first}.")
+            manage("migrate", "articles", previous, "--fake", "-v0")
+        manage("migrate", "--noinput", "-v0")
+    except subprocess.CalledProcessError:
+        print(f"Migrating {name} failed: generating afresh.")
+        drop(name)
+        create(name)
+        generate(name)
+        return 0
+    with connect() as conn:
+        after = applied(conn)
+        record(conn)
+    if changed or after != before:
+        print(f"{name}: migrations applied, so every derived search structure is rebuilt.")
+        manage("rebuild_search")
+    print(f"Reusing {name}: {total:,} generated articles.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
