@@ -137,13 +137,23 @@ def _outline(root):
     outline = []
     for child in root.children:
         if isinstance(child, Node) and child.tag in BLOCKS:
-            if child.tag == "div":
+            heading = _wrapped_heading(child)
+            if heading is not None:
+                outline.append(heading.tag)
+            elif child.tag == "div":
                 outline.append("div." + ".".join(child.classes) if child.classes else "div")
             elif child.tag == "section":
                 outline.append("footnotes")
             else:
                 outline.append(child.tag)
     return outline
+
+
+def _wrapped_heading(node):
+    """The heading inside a `<div class="heading">` (the heading and its permalink), if that is what node is."""
+    if node.tag == "div" and "heading" in node.classes:
+        return next((c for c in node.children if isinstance(c, Node) and re.fullmatch(r"h[1-6]", c.tag)), None)
+    return None
 
 
 def _is_footnotes_container(node):

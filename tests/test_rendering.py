@@ -43,9 +43,10 @@ HOSTILE = [
 ]
 
 FORBIDDEN_TAGS = {
-    "script", "iframe", "object", "embed", "form", "input", "button", "svg", "math",
+    "script", "iframe", "object", "embed", "form", "button", "svg", "math",
     "style", "base", "meta", "link", "template", "noscript", "h1",
 }  # fmt: skip
+TASK_LIST_CHECKBOX = {("type", "checkbox"), ("disabled", ""), ("checked", "")}
 SAFE_URL = re.compile(r"^(https?://|mailto:|#|/|[\w.-]+(/|$))", re.IGNORECASE)
 
 
@@ -59,6 +60,11 @@ class Inspector(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"<{tag}>")
+        # Task-list checkboxes are the one input there is: disabled, nothing more.
+        if tag == "input" and not (
+            ("type", "checkbox") in attrs and ("disabled", "") in attrs and set(attrs) <= TASK_LIST_CHECKBOX
+        ):
+            self.problems.append(f"<input {attrs}>")
         for name, value in attrs:
             value = value or ""
             if name.startswith("on") or name in {"style", "srcdoc", "formaction", "xlink:href"}:
@@ -94,8 +100,8 @@ def test_all_hostile_inputs_together_are_neutralised_in_toc_too():
 
 
 def test_the_inspector_itself_catches_unsafe_html():
-    assert problems_in('<script></script><a href="javascript:x" onclick="y" id="forms">') == [
-        "<script>", "a[href='javascript:x']", "a[onclick]", "a[id='forms']",
+    assert problems_in('<script></script><a href="javascript:x" onclick="y" id="forms"><input type="text">') == [
+        "<script>", "a[href='javascript:x']", "a[onclick]", "a[id='forms']", "<input [('type', 'text')]>",
     ]  # fmt: skip
 
 
@@ -129,11 +135,12 @@ def test_tables_and_footnotes_render():
     html = render_markdown("| a | b |\n|---|--:|\n| 1 | 2 |\n\nA claim.[^1]\n\n[^1]: The source.").html
     assert "<table>" in html
     assert '<td align="right">2</td>' in html
-    assert '<li id="fn-1">' in html
-    assert 'href="#fn-1"' in html
+    assert '<li id="h-fn-1">' in html
+    assert 'href="#h-fn-1"' in html
 
 
 def test_external_links_get_noopener_noreferrer_nofollow():
+    # In-page links (permalinks, the table of contents, footnotes) get none: see test_markdown_gfm.py.
     html = render_markdown("[docs](https://docs.djangoproject.com/)").html
     assert 'rel="noopener noreferrer nofollow"' in html
     assert 'href="https://docs.djangoproject.com/"' in html
