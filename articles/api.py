@@ -39,6 +39,7 @@ from articles import search
 from articles.forms import MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_TAG_FILTERS
 from articles.models import Article, Category
 from articles.querysets import public_tags
+from kb import errors as kb_errors
 
 logger = logging.getLogger("articles.api")
 
@@ -161,6 +162,12 @@ def _http_error(request, exc):
 
 @api.exception_handler(Exception)
 def _server_error(request, exc):
+    if kb_errors.is_too_expensive(exc):
+        # Cancelled for costing too much (kb/deadline.py): not an outage, and retrying costs the same.
+        kb_errors.log_too_expensive(request, exc)
+        response = problem(504, "This request needed more work than one answer may take. Narrow it and try again.")
+        response["Cache-Control"] = "no-store"
+        return response
     if isinstance(exc, OperationalError | InterfaceError):
         # The database is unreachable or restarting: worth retrying shortly.
         logger.warning("API request failed: database unavailable (%s)", exc)

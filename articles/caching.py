@@ -357,6 +357,8 @@ def cache_public_page(view):
                         response._page_cache_entry = entry
         return response
 
+    # kb.throttle counts a request for this view only when the cache cannot answer it.
+    wrapper.page_cached = True
     return wrapper
 
 

@@ -1,4 +1,4 @@
-"""Request logging, clean failure while the database is down, and a cheaper CSP header."""
+"""Request logging, clean failure while the database is down or a request costs too much, and a cheaper CSP header."""
 
 import logging
 import re
@@ -11,7 +11,7 @@ import csp.utils
 from django.conf import settings
 from django.utils.functional import empty
 
-from kb import errors
+from kb import deadline, errors
 from kb.jsonlog import current_request_id
 
 request_logger = logging.getLogger("kb.request")
@@ -69,6 +69,17 @@ class RequestLogMiddleware:
             current_request_id.reset(token)
 
 
+class QueryBudgetMiddleware:
+    """Bounds the database time of the whole request, not only each statement (kb/deadline.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with deadline.request_deadline():
+            return self.get_response(request)
+
+
 class DatabaseUnavailableMiddleware:
     """A view that cannot reach PostgreSQL answers 503 with the site's page, and the next request tries again.
 
@@ -83,6 +94,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if errors.is_too_expensive(exception):
+            # The database is fine; this request asked too much of it (kb/deadline.py).
+            return errors.too_expensive(request, exception)
         if isinstance(exception, errors.DATABASE_UNAVAILABLE):
             errors.logger.error("Database unavailable: %s", exception, exc_info=exception)
             return errors.database_unavailable(request)

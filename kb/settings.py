@@ -61,11 +61,15 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     # Cached pages for requests that cannot be signed in, before sessions and routing.
     "articles.caching.PageCacheMiddleware",
+    # Below the cache (hits never touch the database): bounds the request's total database time.
+    "kb.middleware.QueryBudgetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Rate and concurrency limits on expensive requests (uncached search, the API's q): kb/throttle.py.
+    "kb.throttle.ExpensiveRequestMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -118,6 +122,14 @@ if not 0 <= DB_STATEMENT_TIMEOUT_MS < GUNICORN_TIMEOUT * 1000:
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", max(GUNICORN_THREADS, 4))
 DB_POOL_MIN_SIZE = min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE)
 DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5)
+# A request's whole database time, not only each statement's (kb/deadline.py):
+# past (this - DB_STATEMENT_TIMEOUT_MS), each statement gets only what is left.
+DB_REQUEST_TIMEOUT_MS = env_int("DB_REQUEST_TIMEOUT_MS", max(15_000, DB_STATEMENT_TIMEOUT_MS))
+if not 0 < DB_REQUEST_TIMEOUT_MS < GUNICORN_TIMEOUT * 1000:
+    raise ImproperlyConfigured(
+        f"DB_REQUEST_TIMEOUT_MS ({DB_REQUEST_TIMEOUT_MS}) must be above 0 and below GUNICORN_TIMEOUT "
+        f"({GUNICORN_TIMEOUT} s)."
+    )
 
 
 def _postgresql(database: dict) -> dict:
@@ -194,6 +206,22 @@ AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+
+# Expensive requests (kb/throttle.py): a view name and the parameter that makes it expensive when given.
+EXPENSIVE_VIEWS = {"articles:search": "q", "api-v1:list_articles": "q"}
+# Per client address (as django-axes finds it, above), in Redis: on average this many a minute, in bursts of
+# up to EXPENSIVE_RATE_BURST. 0 turns it off; without REDIS_URL there is none.
+EXPENSIVE_RATE_PER_MINUTE = env_int("EXPENSIVE_RATE_PER_MINUTE", 30)
+EXPENSIVE_RATE_BURST = env_int("EXPENSIVE_RATE_BURST", 10)
+# At once: per process (threaded workers) and per machine (every worker: sync workers serve one request
+# each, so this is what leaves workers free for cached pages). Excess requests get 503 at once.
+EXPENSIVE_CONCURRENCY_PER_PROCESS = env_int("EXPENSIVE_CONCURRENCY_PER_PROCESS", max(1, GUNICORN_THREADS - 1))
+EXPENSIVE_CONCURRENCY_PER_HOST = env_int(
+    "EXPENSIVE_CONCURRENCY_PER_HOST", max(1, serving.workers() * GUNICORN_THREADS // 2)
+)
+# Where the machine-wide slots are kept (lock files); default: a directory per gunicorn master.
+EXPENSIVE_SLOTS_DIR = env_str("EXPENSIVE_SLOTS_DIR")
+EXPENSIVE_BUSY_RETRY_AFTER = 2
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

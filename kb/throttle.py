@@ -1,0 +1,250 @@
+"""Expensive anonymous requests can't starve the cheap ones (#14).
+
+An *expensive* request is one of EXPENSIVE_VIEWS with its parameter given
+(an uncached search, the API's `q`): it may cost a hundred milliseconds of
+PostgreSQL where a cached page costs a tenth of one. Two limits apply:
+
+- **Per client, in Redis**: a generic cell rate algorithm (one key per client
+  address, one round trip, Redis's clock) allows EXPENSIVE_RATE_PER_MINUTE on
+  average with bursts of EXPENSIVE_RATE_BURST. Past it: 429 with
+  `Retry-After`, a friendly page, or a problem document on the API. Signed-in
+  users are not limited. The client address is the one django-axes uses
+  (TRUSTED_PROXY_COUNT): X-Forwarded-For only behind trusted proxies.
+  Without Redis (tests, `make run`) there is no rate limit; if Redis is
+  unreachable the request goes through.
+- **At once**: at most EXPENSIVE_CONCURRENCY_PER_PROCESS such requests run in
+  one process (a semaphore; threaded workers) and EXPENSIVE_CONCURRENCY_PER_HOST
+  on one machine (that many lock files, `flock`ed; gunicorn's sync workers are
+  one request per process, so only a limit across them leaves workers free for
+  cached pages). An excess request is answered 503 with `Retry-After` at once,
+  never queued. A lock held by a process that dies is released by the kernel.
+
+Pages the cache can serve are never counted: the limits apply only to
+requests that reach the view.
+"""
+
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpResponse
+from django.template import loader
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("kb.throttle")
+
+# One key per client: KEYS[1]; ARGV: emission interval and tolerance in microseconds.
+# Returns 0 when allowed, else the microseconds to wait.
+_GCRA = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if tat - now > tolerance then return tat - now - tolerance end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
+return 0
+"""
+
+
+# ---------------------------------------------------------------- what is expensive
+
+
+def is_expensive(request, view_name: str | None) -> bool:
+    parameter = settings.EXPENSIVE_VIEWS.get(view_name or "")
+    return parameter is not None and bool(request.GET.get(parameter, "").strip())
+
+
+def client_address(request) -> str:
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request) or request.META.get("REMOTE_ADDR") or "unknown"
+
+
+# ---------------------------------------------------------------- per client, in Redis
+
+
+def wait_seconds(client: str) -> float:
+    """0 if `client` may make an expensive request now (and counts it), else the seconds until it may."""
+    rate, burst = settings.EXPENSIVE_RATE_PER_MINUTE, settings.EXPENSIVE_RATE_BURST
+    backend = caches["default"]
+    if rate <= 0 or not hasattr(backend, "redis"):
+        return 0.0
+    interval = 60_000_000 // rate
+    key = backend.make_and_validate_key(f"throttle:{hashlib.sha256(client.encode()).hexdigest()[:32]}")
+    try:
+        waited = backend.redis().eval(_GCRA, 1, key, interval, interval * max(burst - 1, 0))
+    except (RedisError, OSError):
+        logger.warning("Rate limit unavailable (Redis unreachable); request allowed", exc_info=True)
+        return 0.0
+    return int(waited) / 1_000_000
+
+
+# ---------------------------------------------------------------- at once
+
+
+class Slots:
+    """At most `size` holders at once across the processes sharing `directory`, via `flock` on `size` files."""
+
+    def __init__(self, directory: Path, size: int):
+        self.directory, self.size = directory, size
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def acquire(self):
+        """An open file holding a slot, or None when all are taken. Never waits."""
+        for number in range(self.size):
+            handle = open(self.directory / f"slot-{number}", "a+b")  # noqa: SIM115 (held until release)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            return handle
+        return None
+
+    @staticmethod
+    def release(handle) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+_process_slots = None
+_host_slots = None
+_setup_lock = threading.Lock()
+
+
+def _limits():
+    global _process_slots, _host_slots
+    if _process_slots is None:
+        with _setup_lock:
+            if _process_slots is None:
+                directory = settings.EXPENSIVE_SLOTS_DIR or os.path.join(
+                    tempfile.gettempdir(), f"kb-expensive-{os.getppid()}"
+                )
+                _host_slots = Slots(Path(directory), settings.EXPENSIVE_CONCURRENCY_PER_HOST)
+                _process_slots = threading.BoundedSemaphore(settings.EXPENSIVE_CONCURRENCY_PER_PROCESS)
+    return _process_slots, _host_slots
+
+
+def reset_limits() -> None:
+    """Forget the limits built from settings (tests change them)."""
+    global _process_slots, _host_slots
+    _process_slots = _host_slots = None
+
+
+class Held:
+    def __init__(self, semaphore, handle):
+        self.semaphore, self.handle = semaphore, handle
+
+    def release(self) -> None:
+        Slots.release(self.handle)
+        self.semaphore.release()
+
+
+def try_start():
+    """A `Held` to release when the request ends, or None when too many expensive requests are running."""
+    semaphore, slots = _limits()
+    if not semaphore.acquire(blocking=False):
+        return None
+    handle = slots.acquire()
+    if handle is None:
+        semaphore.release()
+        return None
+    return Held(semaphore, handle)
+
+
+# ---------------------------------------------------------------- answers
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _problem(status: int, detail: str) -> HttpResponse:
+    from http import HTTPStatus
+
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+
+
+def too_many(request, seconds: float) -> HttpResponse:
+    retry = max(1, math.ceil(seconds))
+    if _is_api(request):
+        response = _problem(429, f"Too many searches from your address. Try again in {retry} seconds.")
+    else:
+        response = HttpResponse(loader.render_to_string("429.html", {"retry_after": retry}), status=429)
+    response["Retry-After"] = str(retry)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def busy(request) -> HttpResponse:
+    retry = settings.EXPENSIVE_BUSY_RETRY_AFTER
+    if _is_api(request):
+        response = _problem(503, "The server is busy with other searches. Try again in a moment.")
+    else:
+        response = HttpResponse(loader.render_to_string("503_busy.html", {"retry_after": retry}), status=503)
+    response["Retry-After"] = str(retry)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ExpensiveRequestMiddleware:
+    """Applies both limits to expensive requests, after routing (process_view) and before the view runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            held = getattr(request, "_kb_expensive_slot", None)
+            if held is not None:
+                request._kb_expensive_slot = None
+                held.release()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or not is_expensive(request, match.view_name):
+            return None
+        if _served_from_cache(request, view_func):
+            return None
+        user = getattr(request, "user", None)
+        if not (user is not None and user.is_authenticated):
+            seconds = wait_seconds(client_address(request))
+            if seconds > 0:
+                logger.info(
+                    "Rate limited: %s",
+                    match.view_name,
+                    extra={"query_kind": match.view_name, "retry_after": math.ceil(seconds)},
+                )
+                return too_many(request, seconds)
+        held = try_start()
+        if held is None:
+            logger.warning(
+                "Too many expensive requests at once: %s", match.view_name, extra={"query_kind": match.view_name}
+            )
+            return busy(request)
+        request._kb_expensive_slot = held
+        return None
+
+
+def _served_from_cache(request, view_func) -> bool:
+    if not getattr(view_func, "page_cached", False) or not settings.PAGE_CACHE or request.method not in ("GET", "HEAD"):
+        return False
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return False
+    from articles import caching
+
+    return caching.lookup(request) is not None
