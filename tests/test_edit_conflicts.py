@@ -160,4 +160,3 @@ def test_an_author_may_not_restore_once_an_editor_has_published(article_factory,
     with pytest.raises(PermissionDenied):
         services.restore_revision(revision=first, by=author, expected_version=2)
     assert versions(article) == [1, 2]
-
