@@ -372,3 +372,102 @@ def test_with_redis_a_scheduled_article_appears_on_time_by_the_real_clock(
 
     time.sleep(max(0.0, (publish_at - timezone.now()).total_seconds()) + 0.05)
     assert "Going live shortly" in html(client, listing)
+
+
+# --- Invalidation that matches the change (#14) -------------------------------
+
+
+@pytest.fixture
+def version():
+    """The content version, read as a counter: `version.changed()` says whether it moved since the last call."""
+
+    class Version:
+        def __init__(self):
+            self.last = caching.content_version()
+
+        def changed(self) -> bool:
+            now = caching.content_version()
+            moved, self.last = now != self.last, now
+            return moved
+
+    return Version()
+
+
+def test_changes_no_public_page_shows_leave_cached_pages_alone(client, article, article_factory, editor, version):
+    from articles import previews
+
+    url = article.get_absolute_url()
+    first = html(client, url)
+    version.changed()
+
+    draft = article_factory(draft=True, title="Work in progress", category=article.category)
+    assert not version.changed()  # a new draft
+    draft.body = "More words, still a draft."
+    draft.save()
+    assert not version.changed()  # a draft saved again (with its revision)
+    draft.tags.add("brand-new-tag", "api")
+    draft.tags.remove("api")
+    assert not version.changed()  # a draft's tags, a new tag included
+    previews.create_preview_link(article=draft, by=editor)
+    assert not version.changed()  # a preview link
+    client.force_login(editor)  # last_login
+    client.logout()
+    from tests.factories import UserFactory
+
+    UserFactory(username="newcomer")
+    assert not version.changed()  # a login, a new user who has published nothing
+
+    with CaptureQueriesContext(connection) as queries:
+        assert html(client, url) == first  # still served from the cache
+    assert len(queries) == 0
+
+
+def test_changes_readers_see_still_invalidate(client, article, article_factory, version):
+    from taggit.models import Tag
+
+    draft = article_factory(draft=True, category=article.category)
+    version.changed()
+    draft.status, draft.published_at = Article.Status.PUBLISHED, timezone.now()
+    draft.save()
+    assert version.changed()  # publishing
+    draft.status = Article.Status.DRAFT
+    draft.save()
+    assert version.changed()  # unpublishing
+    article.summary = "A better summary."
+    article.save()
+    assert version.changed()  # editing a public article
+    scheduled = article_factory(published_at=timezone.now() + timedelta(days=3))
+    assert version.changed()  # scheduling
+    scheduled.published_at = timezone.now() + timedelta(hours=1)
+    scheduled.save()
+    assert version.changed()  # a scheduled article's date
+    article.tags.add("reliability")
+    assert version.changed()  # a public article's tags
+    tag = Tag.objects.get(slug="api")
+    tag.name = "HTTP APIs"
+    tag.save()
+    assert version.changed()  # a tag renamed
+    article.category.name = "Platform"
+    article.category.save()
+    assert version.changed()  # a category renamed
+    author = article.author
+    if author is not None:
+        author.first_name = "Renamed"
+        author.save()
+        assert version.changed()  # an author's name
+    article.delete()
+    assert version.changed()  # a public article deleted
+
+
+def test_an_authors_new_name_shows_on_the_next_request(client, article_factory, category, version):
+    from tests.factories import UserFactory
+
+    writer = UserFactory(username="writer", first_name="Ada", last_name="Lovelace")
+    article = article_factory(title="Engines", author=writer, category=category)
+    version.changed()
+    writer.first_name = "Augusta"
+    writer.save()
+    assert version.changed()
+    writer.save(update_fields=["last_login"])
+    assert not version.changed()
+    assert article.get_absolute_url()
