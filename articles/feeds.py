@@ -18,6 +18,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 from taggit.models import Tag
 
+from articles.listing import Listing
 from articles.models import Article, Category
 
 FEED_SIZE = 20
@@ -180,13 +181,13 @@ class TagFeed(ArticlesFeed):
 
     def get_object(self, request, slug):
         tag = get_object_or_404(Tag, slug=slug)
-        if not Article.objects.published().filter(tags=tag).exists():
+        if not Listing(tag=tag).count():
             # Like the tag page: a tag only drafts use must not reveal that they exist.
             raise Http404("No published article has this tag.")
         return Subject(origin=request.build_absolute_uri("/").rstrip("/"), tag=tag)
 
     def articles(self, subject):
-        return Article.objects.published().filter(tags=subject.tag)
+        return Listing(tag=subject.tag).articles()
 
     def title(self, subject):
         return f"Tagged “{subject.tag.name}” · {settings.SITE_NAME}"

@@ -274,3 +274,21 @@ class PreviewLink(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ListingCount(models.Model):
+    """How many articles are published with a date, per category and per tag; kept by database triggers.
+
+    The public count is this minus the scheduled ones, counted live (articles/counts.py),
+    so it is right the moment a scheduled article's time comes.
+    """
+
+    kind = models.CharField(max_length=8, choices=[("category", "Category"), ("tag", "Tag")])
+    object_id = models.BigIntegerField()
+    published = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="listingcount_unique_object")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}: {self.published}"

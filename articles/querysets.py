@@ -1,5 +1,4 @@
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -12,9 +11,25 @@ class ArticleQuerySet(models.QuerySet):
         """
         return self.filter(status=self.model.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def scheduled(self):
+        """Published articles whose time has not come yet: the complement of `published()` among them.
+
+        Counts per category and tag (articles/counts.py) include these and subtract
+        them live, so they are right the moment the clock passes a date.
+        """
+        return self.filter(status=self.model.Status.PUBLISHED, published_at__gt=timezone.now())
+
     def for_listing(self):
         """What a listing card shows, fetched in a fixed number of queries."""
         return self.select_related("category", "author").prefetch_related("tags")
+
+    def for_cards(self):
+        """Only what a listing card shows; `articles.listing.prepare_cards()` adds the tags in one query.
+
+        No bodies (most of a row's size), and no `prefetch_related("tags")`, which
+        builds a queryset through the tag manager for every article.
+        """
+        return self.only("id", "title", "slug", "summary", "status", "published_at", "reading_time")
 
     def visible_to(self, user):
         """Staff may open drafts and scheduled articles; everyone else sees public ones."""
@@ -25,33 +40,23 @@ class ArticleQuerySet(models.QuerySet):
 
 class CategoryQuerySet(models.QuerySet):
     def with_public_counts(self):
-        """Annotate `article_count`: how many public articles each category has."""
-        from articles.models import Article
+        """Annotate `article_count`: how many public articles each category has (kept, see articles/counts.py)."""
+        from articles import counts
 
-        public = (
-            Article.objects.published()
-            .filter(category=models.OuterRef("pk"))
-            .order_by()
-            .values("category")
-            .annotate(n=models.Count("pk"))
-            .values("n")
-        )
-        return self.annotate(article_count=Coalesce(models.Subquery(public), 0))
+        return self.annotate(article_count=counts.public_count_expression(counts.CATEGORY))
 
 
 def public_tags():
-    """Tags used by at least one public article, with `article_count`, most used first."""
-    from django.contrib.contenttypes.models import ContentType
+    """Tags used by at least one public article, with `article_count`, most used first.
+
+    The counts are kept (articles/counts.py): no tagging is counted per request.
+    """
     from taggit.models import Tag
 
-    from articles.models import Article
+    from articles import counts
 
-    items = models.Q(
-        taggit_taggeditem_items__content_type=ContentType.objects.get_for_model(Article),
-        taggit_taggeditem_items__object_id__in=Article.objects.published().values("pk"),
-    )
     return (
-        Tag.objects.annotate(article_count=models.Count("taggit_taggeditem_items", filter=items))
+        Tag.objects.annotate(article_count=counts.public_count_expression(counts.TAG))
         .filter(article_count__gt=0)
         .order_by("-article_count", "name")
     )

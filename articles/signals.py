@@ -7,7 +7,7 @@ reliable places to hear about them.
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
 from django.dispatch import receiver
 from taggit.models import Tag, TaggedItem
 
@@ -97,3 +97,22 @@ def invalidate_cached_pages_on_author_change(sender, instance, created=False, up
 def invalidate_cached_pages_on_author_delete(sender, **kwargs):
     # Their articles lost their author already (SET_NULL, an update that sends no signal).
     caching.content_changed()
+
+
+@receiver(post_migrate, dispatch_uid="listing-count-triggers")
+def keep_listing_count_triggers(sender, using, **kwargs):
+    """Put back the triggers that keep listing counts (articles/counts.py) if a migration lost them.
+
+    SQLite rebuilds a table to alter it, and its triggers go with the old table;
+    the counts are then recomputed, since changes in between went uncounted.
+    """
+    from django.db import connections
+
+    from articles import counts
+
+    connection = connections[using]
+    if sender.label != "articles" or "articles_listingcount" not in connection.introspection.table_names():
+        return
+    if not counts.installed(connection):
+        counts.install(connection)
+        counts.rebuild(connection)

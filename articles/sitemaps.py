@@ -1,16 +1,41 @@
-"""The sitemap: exactly the public pages worth indexing.
+"""The sitemap: exactly the public pages worth indexing, as an index of files.
+
+`/sitemap.xml` is a sitemap index (robots.txt names it) listing one file per
+section, `/sitemap-<section>.xml`, and for articles as many pages (`?p=N`) as
+it takes to hold every public article at ARTICLES_PER_FILE each, well under
+the protocol's 50,000 URLs a file, so that each file is built in well under a
+second at 100,000 articles. Article files are keyset pages of the public
+listing (articles/listing.py): the count is kept, each file reads one stretch
+of an index. Files are cached like reader pages (articles/caching.py).
 
 The home page, every public article (with `lastmod`), and the categories and
 tags that have at least one public article. Drafts, scheduled articles and
 listings that would be empty never appear.
 """
 
-from django.contrib.sitemaps import Sitemap
-from django.db.models import OuterRef, Subquery
-from django.urls import reverse
+from urllib.parse import quote
 
+from django.contrib import sitemaps
+from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from articles.listing import Listing, ListingPaginator, url_prefix
 from articles.models import Article, Category
 from articles.querysets import public_tags
+
+# The protocol allows 50,000; this keeps each file fast to build and to fetch.
+ARTICLES_PER_FILE = 10_000
+
+
+class Sitemap(sitemaps.Sitemap):
+    @property
+    def paginator(self):
+        # The protocol's schema requires at least one <url> a file: an empty section is a 404, and not in the index.
+        return Paginator(self._items(), self.limit, allow_empty_first_page=False)
 
 
 class HomeSitemap(Sitemap):
@@ -27,12 +52,30 @@ class HomeSitemap(Sitemap):
 class ArticleSitemap(Sitemap):
     changefreq = "weekly"
     priority = 0.8
+    limit = ARTICLES_PER_FILE
 
     def items(self):
         return Article.objects.published().only("slug", "updated_at").order_by("-published_at", "-id")
 
+    @property
+    def paginator(self):
+        paginator = ListingPaginator(Listing(), self.limit, rows=lambda articles: articles.only("slug", "updated_at"))
+        paginator.allow_empty_first_page = False
+        return paginator
+
+    @cached_property
+    def _prefix(self):
+        return url_prefix("articles:article")
+
+    def location(self, article):
+        return f"{self._prefix}{quote(article.slug)}/"
+
     def lastmod(self, article):
         return article.updated_at
+
+    def get_latest_lastmod(self):
+        # Django would compute it for the index by reading every article; the files carry lastmod.
+        return None
 
 
 class CategorySitemap(Sitemap):
@@ -53,6 +96,9 @@ class CategorySitemap(Sitemap):
     def lastmod(self, category):
         return category.last_changed
 
+    def get_latest_lastmod(self):
+        return None
+
 
 class TagSitemap(Sitemap):
     changefreq = "weekly"
@@ -61,8 +107,12 @@ class TagSitemap(Sitemap):
     def items(self):
         return public_tags().order_by("name")
 
+    @cached_property
+    def _prefix(self):
+        return url_prefix("articles:tag")
+
     def location(self, tag):
-        return reverse("articles:tag", kwargs={"slug": tag.slug})
+        return f"{self._prefix}{quote(tag.slug)}/"
 
 
 SITEMAPS = {
@@ -71,3 +121,15 @@ SITEMAPS = {
     "categories": CategorySitemap,
     "tags": TagSitemap,
 }
+
+
+@x_robots_tag
+def index(request, sitemaps=SITEMAPS, sitemap_url_name="articles:sitemap-section"):
+    """The sitemap index: every non-empty section's files, `?p=N` for the pages after the first."""
+    files = []
+    for section, site in sitemaps.items():
+        paginator = site().paginator
+        pages = paginator.num_pages if paginator.count else 0
+        url = request.build_absolute_uri(reverse(sitemap_url_name, kwargs={"section": section}))
+        files += [SitemapIndexItem(url if page == 1 else f"{url}?p={page}") for page in range(1, pages + 1)]
+    return TemplateResponse(request, "sitemap_index.xml", {"sitemaps": files}, content_type="application/xml")

@@ -1,7 +1,7 @@
-from django.contrib.sitemaps.views import sitemap as sitemap_view
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 
-from articles import feeds, views
+from articles import feeds, sitemaps, views
 from articles.caching import cache_public_page
 from articles.sitemaps import SITEMAPS
 
@@ -37,6 +37,17 @@ urlpatterns = [
     path("categories/<slug:slug>/feed/atom/", feeds.CategoryAtomFeed(), name="category-feed-atom"),
     path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag-feed"),
     path("tags/<slug:slug>/feed/atom/", feeds.TagAtomFeed(), name="tag-feed-atom"),
-    path("sitemap.xml", sitemap_view, {"sitemaps": SITEMAPS}, name="sitemap"),
+    # An index of sitemap files (articles/sitemaps.py), each cached like the reader pages.
+    path(
+        "sitemap.xml",
+        cache_public_page(sitemaps.index),
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<slug:section>.xml",
+        cache_public_page(sitemap_views.sitemap),
+        {"sitemaps": SITEMAPS},
+        name="sitemap-section",
+    ),
     path("robots.txt", views.robots_txt, name="robots"),
 ]

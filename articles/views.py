@@ -1,14 +1,15 @@
 from django.core.paginator import EmptyPage, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import DetailView, ListView
-from taggit.models import Tag
+from taggit.models import Tag, TaggedItem
 
-from articles import previews, search, seo
+from articles import counts, previews, search, seo
 from articles.forms import MAX_QUERY_CHARS, PageForm, SearchForm
-from articles.models import Article, Category, SlugRedirect
+from articles.listing import NEWEST_FIRST, Listing, ListingPaginator, prepare_cards, prepare_tags, tagged_with
+from articles.models import Article, Category, ListingCount, SlugRedirect
 from articles.querysets import public_tags
 
 LISTING_PAGE_SIZE = 60
@@ -31,18 +32,24 @@ class PublicListingMixin:
     context_object_name = "articles"
 
     def public_articles(self):
-        return Article.objects.published().for_listing()
+        return self.listing().articles()
+
+    def listing(self) -> Listing:
+        raise NotImplementedError
 
     def paginate_queryset(self, queryset, page_size):
+        # The listing's kept count and a keyset read of the page (articles/listing.py), not
+        # COUNT(*) and OFFSET over the queryset.
         form = PageForm(self.request.GET)
         if not form.is_valid():
             raise NotFound("Page numbers are whole numbers, starting at 1.")
         number = form.cleaned_data["page"] or 1
-        paginator = self.get_paginator(queryset, page_size)
+        paginator = ListingPaginator(self.listing(), page_size)
         try:
             page = paginator.page(number)
         except EmptyPage:
             raise NotFound(f"There is no page {number} here; the last page is {paginator.num_pages}.") from None
+        prepare_cards(page.object_list)
         return paginator, page, page.object_list, page.has_other_pages()
 
 
@@ -52,8 +59,8 @@ def home(request):
         "articles/home.html",
         {
             "categories": Category.objects.with_public_counts(),
-            "latest": Article.objects.published().for_listing()[:8],
-            "tags": public_tags()[:20],
+            "latest": prepare_cards(list(Article.objects.published().for_cards()[:8])),
+            "tags": prepare_tags(public_tags()[:20]),
         },
     )
 
@@ -61,7 +68,10 @@ def home(request):
 class CategoryView(PublicListingMixin, ListView):
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
-        return self.public_articles().filter(category=self.category)
+        return self.public_articles()
+
+    def listing(self):
+        return Listing(category=self.category)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -76,7 +86,10 @@ class CategoryView(PublicListingMixin, ListView):
 class TagView(PublicListingMixin, ListView):
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return self.public_articles().filter(tags=self.tag)
+        return self.public_articles()
+
+    def listing(self):
+        return Listing(tag=self.tag)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(
@@ -136,16 +149,49 @@ def preview_view(request, token):
     return response
 
 
+RELATED_FROM_TAGS = 3  # candidates come from the article's rarest tags…
+RELATED_CANDIDATES = 100  # …the newest this many public articles of each
+
+
 def related_articles(article, limit=4):
-    """Public articles sharing the most tags with this one."""
+    """Public articles sharing the most tags with this one, among the newest of its rarest tags.
+
+    Bounded at any size: at most RELATED_FROM_TAGS × RELATED_CANDIDATES
+    candidates, each read down an index, then ranked by the tags they share.
+    """
     tag_ids = [tag.pk for tag in article.tags.all()]
     if not tag_ids:
         return []
+    rarest = (
+        ListingCount.objects.filter(kind=counts.TAG, object_id__in=tag_ids)
+        .order_by("published", "object_id")
+        .values_list("object_id", flat=True)[:RELATED_FROM_TAGS]
+    )
+    candidates = Q()
+    for tag_id in rarest:
+        newest = (
+            Article.objects.published()
+            .filter(tagged_with(tag_id))
+            .exclude(pk=article.pk)
+            .order_by(*NEWEST_FIRST)
+            .values("pk")[:RELATED_CANDIDATES]
+        )
+        candidates |= Q(pk__in=newest)
+    if not candidates:
+        return []
+    shared = (
+        TaggedItem.objects.filter(
+            content_type_id=counts._article_content_type_id(), object_id=OuterRef("pk"), tag_id__in=tag_ids
+        )
+        .order_by()
+        .values("object_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return list(
         Article.objects.published()
-        .exclude(pk=article.pk)
-        .filter(tags__in=tag_ids)
-        .annotate(shared_tags=Count("tags"))
+        .filter(candidates)
+        .annotate(shared_tags=Subquery(shared))
         .order_by("-shared_tags", "-published_at", "-id")
         .select_related("category")[:limit]
     )
@@ -157,11 +203,12 @@ def neighbours(article):
         return {"previous": None, "next": None}
     siblings = Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk)
     at = article.published_at
+    # The plain bound on published_at lets each be one short step down the category's index.
     older = Q(published_at__lt=at) | Q(published_at=at, id__lt=article.pk)
     newer = Q(published_at__gt=at) | Q(published_at=at, id__gt=article.pk)
     return {
-        "previous": siblings.filter(older).order_by("-published_at", "-id").first(),
-        "next": siblings.filter(newer).order_by("published_at", "id").first(),
+        "previous": siblings.filter(older, published_at__lte=at).order_by("-published_at", "-id").first(),
+        "next": siblings.filter(newer, published_at__gte=at).order_by("published_at", "id").first(),
     }
 
 

@@ -46,3 +46,94 @@ def test_article_page_runs_a_fixed_number_of_queries(client, article_factory, ca
     client.get(article.get_absolute_url())
     with django_assert_max_num_queries(8):
         assert client.get(article.get_absolute_url()).status_code == 200
+
+
+# ---------------------------------------------------------------- at 52 and at 5,000 articles
+
+
+def bulk_articles(category, count):
+    """`count` public articles in `category`, tagged api/security/testing (+ one rarer tag), written in bulk.
+
+    Rendered once and copied: the pages read stored HTML, so this is what 5,000
+    saved articles look like to them, in seconds rather than minutes.
+    """
+    from datetime import timedelta
+
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+    from taggit.models import Tag, TaggedItem
+
+    from articles.models import Article
+
+    template = Article(body="## Introduction\n\nSome words.\n\n```python\nprint('hello')\n```\n")
+    template.render()
+    derived = {field: getattr(template, field) for field in Article.DERIVED_FIELDS}
+    now = timezone.now()
+    articles = Article.objects.bulk_create(
+        Article(
+            title=f"Bulk article {n}",
+            slug=f"bulk-article-{n}",
+            summary="A short plain-text summary.",
+            body=template.body,
+            category=category,
+            status=Article.Status.PUBLISHED,
+            published_at=now - timedelta(days=1, minutes=n),
+            **derived,
+        )
+        for n in range(count)
+    )
+    tags = [Tag.objects.get_or_create(name=name, slug=name)[0] for name in ["api", "security", "testing"]]
+    rare = [Tag.objects.get_or_create(name=f"rare-{n}", slug=f"rare-{n}")[0] for n in range(10)]
+    content_type = ContentType.objects.get_for_model(Article)
+    TaggedItem.objects.bulk_create(
+        TaggedItem(tag=tag, content_type=content_type, object_id=article.pk)
+        for n, article in enumerate(articles)
+        for tag in [*tags, rare[n % 10]]
+    )
+    return articles
+
+
+# Every reader page, feed and sitemap file, with the number of queries it runs at any size.
+# Every HTML page also reads the categories for the site's navigation.
+PAGES = {
+    "/": 5,  # categories with counts, latest 8, their tags, popular tags
+    "/categories/product-engineering/": 5,  # category, count, page, its tags
+    "/categories/product-engineering/?page=last": 6,  # + the key of the page's first article
+    "/tags/api/": 5,
+    "/tags/api/?page=last": 6,
+    "/articles/{slug}/": 7,  # article, tags, rarest tags, related, previous, next
+    "/feed/": 2,  # articles, their tags
+    "/feed/atom/": 2,
+    "/categories/product-engineering/feed/": 3,
+    "/tags/api/feed/": 4,  # tag, count, articles, their tags
+    "/tags/rare-3/feed/": 4,
+    "/sitemap.xml": 4,  # the articles' count (2), categories', tags'
+    "/sitemap-home.xml": 0,
+    "/sitemap-articles.xml": 3,  # count (2), the articles
+    "/sitemap-articles.xml?p=last": 4,  # + the key
+    "/sitemap-categories.xml": 2,
+    "/sitemap-tags.xml": 2,
+}
+
+
+@pytest.mark.parametrize("count", [52, 5000])
+def test_every_page_runs_the_same_queries_at_52_and_at_5000_articles(
+    client, category, count, monkeypatch, django_assert_num_queries
+):
+    from math import ceil
+
+    from articles.sitemaps import ArticleSitemap
+
+    monkeypatch.setattr(ArticleSitemap, "limit", 20)  # several sitemap files at either size
+    articles = bulk_articles(category, count)
+    middle = articles[count // 2]
+    last_page, last_file = ceil(count / 60), ceil(count / 20)
+    client.get("/")  # warm the content-type cache
+    for template, queries in PAGES.items():
+        url = template.format(slug=middle.slug)
+        url = url.replace("?page=last", f"?page={last_page}").replace("?p=last", f"?p={last_file}")
+        if url.endswith("?page=1"):
+            queries -= 1  # 52 articles fit on one page: its first article needs no key
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200, url

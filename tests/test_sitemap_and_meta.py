@@ -18,14 +18,58 @@ SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 ORIGIN = "http://testserver"
 
 
+PROTOCOL_MAX_URLS = 50_000
+CHANGEFREQS = {"always", "hourly", "daily", "weekly", "monthly", "yearly", "never"}
+W3C_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$")
+
+
+def xml(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response["Content-Type"] == "application/xml", url
+    return ElementTree.fromstring(response.content)
+
+
+def check_children(element, allowed, required):
+    """The sitemaps.org schema's rules for one <url> or <sitemap>: known children, each at most once."""
+    names = [child.tag.removeprefix(SITEMAP_NS) for child in element]
+    assert all(child.tag.startswith(SITEMAP_NS) for child in element)
+    assert set(names) <= allowed, names
+    assert len(names) == len(set(names)), names
+    assert required <= set(names), names
+    loc = element.find(f"{SITEMAP_NS}loc").text
+    assert loc.startswith(ORIGIN + "/") and len(loc) <= 2048, loc
+    lastmod = element.find(f"{SITEMAP_NS}lastmod")
+    assert lastmod is None or W3C_DATE.match(lastmod.text), lastmod.text
+    return loc
+
+
+def sitemap_files(client):
+    """The files `/sitemap.xml` (a sitemap index) lists, checked against the protocol."""
+    index = xml(client, "/sitemap.xml")
+    assert index.tag == f"{SITEMAP_NS}sitemapindex"
+    files = [check_children(entry, {"loc", "lastmod"}, {"loc"}) for entry in index]
+    assert all(entry.tag == f"{SITEMAP_NS}sitemap" for entry in index)
+    assert files and len(files) == len(set(files))
+    return files
+
+
 def sitemap(client):
-    response = client.get("/sitemap.xml")
-    assert response.status_code == 200
-    root = ElementTree.fromstring(response.content)
-    return {
-        url.find(f"{SITEMAP_NS}loc").text: getattr(url.find(f"{SITEMAP_NS}lastmod"), "text", None)
-        for url in root.iter(f"{SITEMAP_NS}url")
-    }
+    """{URL: lastmod} of every URL in every sitemap file; each URL appears once, in files of at most 50,000."""
+    listed = {}
+    for file_url in sitemap_files(client):
+        root = xml(client, file_url.removeprefix(ORIGIN))
+        assert root.tag == f"{SITEMAP_NS}urlset"
+        assert 1 <= len(root) <= PROTOCOL_MAX_URLS, file_url
+        for url in root:
+            assert url.tag == f"{SITEMAP_NS}url"
+            loc = check_children(url, {"loc", "lastmod", "changefreq", "priority"}, {"loc"})
+            changefreq, priority = url.find(f"{SITEMAP_NS}changefreq"), url.find(f"{SITEMAP_NS}priority")
+            assert changefreq is None or changefreq.text in CHANGEFREQS
+            assert priority is None or 0 <= float(priority.text) <= 1
+            assert loc not in listed, f"{loc} is listed twice"
+            listed[loc] = getattr(url.find(f"{SITEMAP_NS}lastmod"), "text", None)
+    return listed
 
 
 @pytest.fixture
@@ -54,6 +98,61 @@ def test_the_sitemap_lists_exactly_the_public_urls(client, seeded, hidden):
     assert len([url for url in listed if "/articles/" in url]) == 52
     for gone in ["/articles/a-draft/", "/articles/a-scheduled-one/", "/categories/secret-plans/", "/tags/unannounced/"]:
         assert ORIGIN + gone not in listed
+
+
+def test_the_sitemap_is_an_index_of_files_and_articles_fill_as_many_files_as_they_need(
+    client, seeded, hidden, monkeypatch
+):
+    from articles.sitemaps import ArticleSitemap
+
+    monkeypatch.setattr(ArticleSitemap, "limit", 20)  # 52 public articles: files of 20, 20 and 12
+
+    files = sitemap_files(client)
+    listed = sitemap(client)
+
+    base = f"{ORIGIN}/sitemap-articles.xml"
+    assert [f for f in files if f.startswith(base)] == [base, f"{base}?p=2", f"{base}?p=3"]
+    sizes = [len(xml(client, f.removeprefix(ORIGIN))) for f in [base, f"{base}?p=2", f"{base}?p=3"]]
+    assert sizes == [20, 20, 12]
+    newest_first = [ORIGIN + a.get_absolute_url() for a in Article.objects.published().order_by("-published_at", "-id")]
+    in_files = [
+        url.find(f"{SITEMAP_NS}loc").text
+        for f in [base, f"{base}?p=2", f"{base}?p=3"]
+        for url in xml(client, f.removeprefix(ORIGIN))
+    ]
+    assert in_files == newest_first
+    assert set(newest_first) <= set(listed)
+    for page in ["4", "0", "-1", "x"]:
+        assert client.get("/sitemap-articles.xml", {"p": page}).status_code == 404, page
+    assert client.get("/sitemap-nothing.xml").status_code == 404
+
+
+def test_an_empty_section_is_left_out_of_the_index(client, article_factory, category):
+    article_factory(category=category)  # no tags: no tag is public
+
+    files = sitemap_files(client)
+
+    assert f"{ORIGIN}/sitemap-tags.xml" not in files
+    assert client.get("/sitemap-tags.xml").status_code == 404
+    assert f"{ORIGIN}/sitemap-articles.xml" in files
+
+
+def test_a_scheduled_article_enters_the_sitemap_when_its_time_comes(client, article_factory, category):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    article_factory(category=category, tags=["api"])
+    later = article_factory(slug="later", category=category, scheduled=True, tags=["api", "soon"])
+    assert f"{ORIGIN}/articles/later/" not in sitemap(client)
+    assert f"{ORIGIN}/tags/soon/" not in sitemap(client)
+
+    # The clock passes its date; nothing is saved.
+    Article.objects.filter(pk=later.pk).update(published_at=timezone.now() - timedelta(seconds=1))
+
+    listed = sitemap(client)
+    assert f"{ORIGIN}/articles/later/" in listed
+    assert f"{ORIGIN}/tags/soon/" in listed
 
 
 def test_articles_in_the_sitemap_carry_their_last_modification(client, article_factory, category):
