@@ -24,14 +24,40 @@ from articles.models import Article, Category
 FEED_SIZE = 20
 
 # Root-relative links and images in bodies (uploads under /media/, other
-# articles) would resolve against the feed reader's own address; they are made
-# absolute. The HTML comes from our sanitiser, so attributes are always quoted.
+# articles) would resolve against the feed reader's own address, and so would
+# in-page links (`#h-…` permalinks, footnotes): both are made absolute. The
+# HTML comes from our sanitiser, so attributes are always double-quoted.
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src)=")/(?!/)')
+_FRAGMENT = re.compile(r'(\shref=")#')
+# Highlighted code, as the pipeline writes it: Pygments' token spans inside
+# <div class="highlight"><pre><span></span><code>. Feed readers have none of
+# our styles, so the spans are only weight (about half of a feed's bytes).
+_HIGHLIGHTED = re.compile(
+    r'<div class="highlight"><pre><span></span><code>([^<]*+(?:<(?!/code>)[^<]*+)*+)</code></pre></div>'
+)
+_TOKEN_SPAN = re.compile(r"</?span(?: [^>]*)?>")
+# The permalink beside each heading: a "#" that means nothing in a feed.
+_PERMALINK = re.compile(r'<a href="#[^"]*+" class="headerlink"(?:[^>"]|"[^"]*+")*+>#</a>')
 
 
-def absolutize(html: str, origin: str) -> str:
-    """Make root-relative `href`/`src` URLs in `html` absolute on `origin` (e.g. `https://kb.example.com`)."""
-    return _ROOT_RELATIVE.sub(lambda m: f"{m.group(1)}{origin}/", html)
+def absolutize(html: str, origin: str, page: str = "") -> str:
+    """Make root-relative `href`/`src` URLs in `html` absolute on `origin` (e.g. `https://kb.example.com`).
+
+    In-page links (`href="#…"`) point into `page` (the article's path) instead.
+    """
+    html = _ROOT_RELATIVE.sub(lambda m: f"{m.group(1)}{origin}/", html)
+    return _FRAGMENT.sub(lambda m: f"{m.group(1)}{origin}{page}#", html)
+
+
+def plain_code(html: str) -> str:
+    """Highlighted code blocks as plain `<pre><code>`: the same text without Pygments' spans."""
+    return _HIGHLIGHTED.sub(lambda m: f"<pre><code>{_TOKEN_SPAN.sub('', m.group(1))}</code></pre>", html)
+
+
+def feed_html(article, origin: str) -> str:
+    """An article's body as feed readers should get it: absolute links, plain code, no permalinks."""
+    html = _PERMALINK.sub("", article.body_html)
+    return absolutize(plain_code(html), origin, article.get_absolute_url())
 
 
 class RssWithContent(Rss201rev2Feed):
@@ -79,7 +105,7 @@ class ArticlesFeed(Feed):
     def items(self, subject):
         articles = list(self.articles(subject).for_listing().order_by("-published_at", "-id")[:FEED_SIZE])
         for article in articles:
-            article.feed_content = absolutize(article.body_html, subject.origin)
+            article.feed_content = feed_html(article, subject.origin)
         return articles
 
     def title(self, subject):
@@ -107,9 +133,9 @@ class ArticlesFeed(Feed):
         return settings.SITE_NAME
 
     def item_title(self, item):
-        # RSS readers treat titles as HTML, as Django's own default assumes;
-        # Atom titles are plain text (no type attribute) and must not be escaped twice.
-        return item.title if issubclass(self.feed_type, Atom1Feed) else escape(item.title)
+        # Plain text, escaped once, by the feed generator. (Escaping it here as
+        # well made an apostrophe show as "&#x27;" in feedparser and rss-parser.)
+        return item.title
 
     def item_description(self, item):
         # The summary is plain text; RSS `description` and Atom `summary type="html"` are HTML.

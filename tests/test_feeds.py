@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from articles.feeds import feed_html
 from articles.models import Article
 from tests.factories import UserFactory
 
@@ -133,9 +134,11 @@ def test_an_entry_has_the_full_html_author_dates_category_and_tags(client, artic
 
     assert displayed(entry.title, entry.title_detail) == "Retries & <idempotency>"
     assert displayed(entry.summary, entry.summary_detail) == "When to retry & when not to."
-    # The whole sanitised body, exactly as the article page has it.
-    assert raw_contents(response) == [article.body_html]
+    # The whole sanitised body, as the article page has it, made for feed
+    # readers: absolute links, code without Pygments' spans, no permalinks.
+    assert raw_contents(response) == [feed_html(article, "http://testserver")]
     assert "<strong>idempotency key</strong>" in entry.content[0].value
+    assert "<pre><code>retry()\n</code></pre>" in raw_contents(response)[0]
     assert entry.author == "Ada Lovelace"
     assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == published
     assert {tag.term for tag in entry.tags} == {"Product Engineering", "api", "reliability"}
@@ -210,3 +213,38 @@ def test_every_announced_feed_parses_clean(client, seeded):
     for href in announced:
         _, feed = parse(client, href)
         assert feed.entries
+
+
+@pytest.mark.parametrize("url_name", SITE_FEEDS)
+def test_titles_are_escaped_once(client, article_factory, url_name):
+    article_factory(title='Don\'t retry "blindly" & often')
+
+    response, feed = parse(client, reverse(url_name))
+
+    assert displayed(feed.entries[0].title, feed.entries[0].title_detail) == 'Don\'t retry "blindly" & often'
+    assert b"&amp;#x27;" not in response.content and b"&#x27;" not in response.content
+
+
+def test_seed_feed_has_no_links_into_the_feed_itself_and_no_token_spans(client, seeded):
+    response = client.get(reverse("articles:feed"))
+    contents = raw_contents(response)
+
+    assert len(contents) == 20
+    for content in contents:
+        assert 'href="#' not in content
+        assert "<span class=" not in content
+        assert 'class="headerlink"' not in content
+    # Code is still there, as plain text.
+    assert sum(content.count("<pre><code>") for content in contents) > 20
+
+
+def test_in_page_links_in_a_feed_point_into_the_article(client, article_factory):
+    article = article_factory(body="## Setup\n\nSee [above](#h-setup) and a note.[^1]\n\n[^1]: Source.")
+
+    _, feed = parse(client, reverse("articles:feed"))
+    content = feed.entries[0].content[0].value
+    page = f"http://testserver{article.get_absolute_url()}"
+
+    assert f'href="{page}#h-setup"' in content
+    assert f'href="{page}#h-fn-1"' in content
+    assert f'href="{page}#h-fnref-1"' in content
