@@ -5,9 +5,9 @@
   seed BENCH_SCALE_SEED): reused. New migrations are applied, and then `rebuild_search` recomputes
   every derived search structure, since a bulk-loaded table gets no per-row triggers' work afterwards.
 - A migration changed since it was applied here (the placeholders 0009-0012 are filled in later by the
-  work they hold a number for): rolled back with --fake to before the first changed one and applied
-  again, then rebuilt. If that fails, or the corpus has the wrong size, the database is dropped and
-  generated afresh.
+  work they hold a number for): applied again, the unchanged ones after it only recorded (--fake),
+  then everything rebuilt. If that fails, the run stops (drop the database to start afresh).
+- The corpus has the wrong size: dropped (unless someone is connected to it) and generated afresh.
 
 The hashes of the migrations applied are kept in the table `bench_scale_migrations`.
 """
@@ -79,8 +79,15 @@ def create(name: str) -> None:
 
 
 def drop(name: str) -> None:
+    """Drop the database, unless someone is connected to it (a generation under way, another bench)."""
     with connect("postgres") as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        others = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0]
+        if others:
+            raise SystemExit(
+                f"{name} has the wrong size but {others} sessions are connected to it (a generation under way?). "
+                "Not dropping it; try again when they are done."
+            )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def generate(name: str) -> None:
@@ -116,17 +123,19 @@ def main() -> int:
 
     try:
         if changed:
-            first = changed[0]
-            previous = before[before.index(first) - 1] if before.index(first) else "zero"
-            print(f"Migrations changed since {name} applied them: {', '.join(changed)}; re-applying from {first}.")
-            manage("migrate", "articles", previous, "--fake", "-v0")
+            # Back (recorded only) to before the first changed migration, then forward one at a
+            # time: the changed ones run, the others, whose work is already here, are only recorded.
+            first = before.index(changed[0])
+            print(f"Migrations changed since {name} applied them: {', '.join(changed)}; applying them again.")
+            manage("migrate", "articles", before[first - 1] if first else "zero", "--fake", "-v0")
+            for migration in before[first:]:
+                manage("migrate", "articles", migration, "-v0", *([] if migration in changed else ["--fake"]))
         manage("migrate", "--noinput", "-v0")
     except subprocess.CalledProcessError:
-        print(f"Migrating {name} failed: generating afresh.")
-        drop(name)
-        create(name)
-        generate(name)
-        return 0
+        # Not dropped: generating it again takes tens of minutes, and the code may just be broken right now.
+        raise SystemExit(
+            f"Migrating {name} failed. Fix the migration, or drop the database (dropdb {name}) to generate it afresh."
+        ) from None
     with connect() as conn:
         after = applied(conn)
         record(conn)
