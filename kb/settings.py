@@ -213,12 +213,10 @@ EXPENSIVE_VIEWS = {"articles:search": "q", "api-v1:list_articles": "q"}
 # up to EXPENSIVE_RATE_BURST. 0 turns it off; without REDIS_URL there is none.
 EXPENSIVE_RATE_PER_MINUTE = env_int("EXPENSIVE_RATE_PER_MINUTE", 30)
 EXPENSIVE_RATE_BURST = env_int("EXPENSIVE_RATE_BURST", 10)
-# At once: per process (threaded workers) and per machine (every worker: sync workers serve one request
-# each, so this is what leaves workers free for cached pages). Excess requests get 503 at once.
+# At once: per process (threaded workers) and per machine (sync workers serve one request each, so this
+# is what leaves workers and CPUs free for cached pages): half the CPUs. Excess requests get 503 at once.
 EXPENSIVE_CONCURRENCY_PER_PROCESS = env_int("EXPENSIVE_CONCURRENCY_PER_PROCESS", max(1, GUNICORN_THREADS - 1))
-EXPENSIVE_CONCURRENCY_PER_HOST = env_int(
-    "EXPENSIVE_CONCURRENCY_PER_HOST", max(1, serving.workers() * GUNICORN_THREADS // 2)
-)
+EXPENSIVE_CONCURRENCY_PER_HOST = env_int("EXPENSIVE_CONCURRENCY_PER_HOST", max(1, serving.cpu_count() // 2))
 # Where the machine-wide slots are kept (lock files); default: a directory per gunicorn master.
 EXPENSIVE_SLOTS_DIR = env_str("EXPENSIVE_SLOTS_DIR")
 EXPENSIVE_BUSY_RETRY_AFTER = 2
