@@ -287,7 +287,7 @@ def measured_code() -> str:
     changed = [
         line[3:]
         for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
-        if "bench/results" not in line and "README.md" not in line
+        if not line[3:].startswith("bench/") and line[3:] != "README.md"  # the tooling, not the code measured
     ]
     return f"commit `{commit}`" + (" plus uncommitted changes to " + ", ".join(changed) if changed else " (clean)")
 
@@ -311,7 +311,8 @@ def report(raw: str) -> int:
     workers = os.environ.get("BENCH_SCALE_WORKERS", "?")
     setup = (
         f"Measured {when} on {measured_code()}; {database_line()}. gunicorn {workers} sync workers, production "
-        "settings, **no page cache** (`PAGE_CACHE=0`), one client sending one request at a time "
+        "settings, **no page cache** (`PAGE_CACHE=0`), no per-client rate limit (`EXPENSIVE_RATE_PER_MINUTE=0`), "
+        "one client sending one request at a time "
         f"(a warm-up request, then {SECONDS:.0f} s or {MAX_REQUESTS} requests per row, at least {MIN_REQUESTS}; "
         "percentiles are nearest-rank over all responses, errors included). "
         f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
