@@ -207,14 +207,22 @@ def _limit_tables(source: str) -> str:
         return source
     cuts = []
     table_end = -1
+    cutting = False
     for row in _DELIMITER_ROW.finditer(source):
-        if row.start() < table_end or "|" not in row.group(0):
-            continue  # a row of a table already measured, or a setext underline
+        if "|" not in row.group(0):
+            continue  # a setext underline or a thematic break
+        if row.start() < table_end:
+            if cutting:
+                # Inside a table that is too big: any delimiter row here would
+                # start another table over the same rows, so it goes too.
+                cuts.append(row.start() + row.group(0).index("-"))
+            continue
         table_end = source.find("\n\n", row.end())
         if table_end < 0:
             table_end = len(source)
         cells = (row.group(0).count("|") + 1) * (source.count("\n", row.end(), table_end) + 1)
-        if cells > TABLE_CELLS:
+        cutting = cells > TABLE_CELLS
+        if cutting:
             cuts.append(row.start() + row.group(0).index("-"))
     if not cuts:
         return source
@@ -605,11 +613,13 @@ ALLOWED_CLASSES = {
     "sup": {"footnote-ref"},
 }
 
+# A task-list checkbox is named for what it is; its item's text follows it.
+TASK_LABEL = "Task"
 # Value lists are only for small, fixed sets: ammonia checks them one by one.
 _ALLOWED_VALUES = {
     "a": {"rel": {LINK_REL}},
     # Task-list checkboxes, and nothing else an <input> could be.
-    "input": {"type": {"checkbox"}, "checked": {""}, "disabled": {""}},
+    "input": {"type": {"checkbox"}, "checked": {""}, "disabled": {""}, "aria-label": {TASK_LABEL}},
 }
 
 _cleaner = nh3.Cleaner(
@@ -617,7 +627,7 @@ _cleaner = nh3.Cleaner(
     clean_content_tags={"script", "style", "template", "iframe", "object", "noscript", "svg", "math"},
     attributes=ALLOWED_ATTRIBUTES,
     tag_attribute_values=_ALLOWED_VALUES,
-    set_tag_attribute_values={"input": {"type": "checkbox", "disabled": ""}},
+    set_tag_attribute_values={"input": {"type": "checkbox", "disabled": "", "aria-label": TASK_LABEL}},
     id_prefix=ID_PREFIX,
     url_schemes={"http", "https", "mailto"},
     allowed_classes=ALLOWED_CLASSES,

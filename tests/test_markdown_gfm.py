@@ -28,8 +28,9 @@ def test_fenced_code_inside_a_list_item_stays_in_the_item_and_is_highlighted():
 
 def test_task_list_items_are_disabled_checkboxes():
     html = html_of("- [ ] write tests\n- [x] ship")
-    assert '<li><input type="checkbox" disabled=""> write tests</li>' in html
-    assert '<li><input type="checkbox" checked="" disabled=""> ship</li>' in html
+    # Named, so assistive technology announces "Task, checkbox, checked".
+    assert '<li><input type="checkbox" disabled="" aria-label="Task"> write tests</li>' in html
+    assert '<li><input type="checkbox" checked="" disabled="" aria-label="Task"> ship</li>' in html
 
 
 def test_authors_cannot_write_any_other_input_or_a_form():
@@ -37,8 +38,8 @@ def test_authors_cannot_write_any_other_input_or_a_form():
         '<form action="https://evil.example"><input type="text" name="password" value="x" formaction="y">'
         '<input type="submit"><input type="checkbox" name="c" onclick="alert(1)"><button>go</button></form>'
     )
-    inputs = re.findall(r"<input[^>]*>", html)
-    assert inputs == ['<input type="checkbox" disabled="">'] * 3
+    inputs = [sorted(re.findall(r'([a-z-]+)="([^"]*)"', tag)) for tag in re.findall(r"<input[^>]*>", html)]
+    assert inputs == [[("aria-label", "Task"), ("disabled", ""), ("type", "checkbox")]] * 3
     assert "<form" not in html and "<button" not in html
 
 

@@ -46,7 +46,7 @@ FORBIDDEN_TAGS = {
     "script", "iframe", "object", "embed", "form", "button", "svg", "math",
     "style", "base", "meta", "link", "template", "noscript", "h1",
 }  # fmt: skip
-TASK_LIST_CHECKBOX = {("type", "checkbox"), ("disabled", ""), ("checked", "")}
+TASK_LIST_CHECKBOX = {("type", "checkbox"), ("disabled", ""), ("checked", ""), ("aria-label", "Task")}
 SAFE_URL = re.compile(r"^(https?://|mailto:|#|/|[\w.-]+(/|$))", re.IGNORECASE)
 
 
