@@ -213,8 +213,10 @@ class TagFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        tags = Tag.objects.filter(Q(slug=value) | Q(name__iexact=value)).values("pk")
-        return queryset.filter(pk__in=article_tag_ids(tags))
+        # The tag's id first, as a value: with it PostgreSQL knows from its statistics how common the tag is
+        # (a subquery left it guessing ~900 articles, and for a tag on 40,000 it chose a 2-second plan).
+        tags = list(Tag.objects.filter(Q(slug=value) | Q(name__iexact=value)).values_list("pk", flat=True)[:10])
+        return queryset.filter(pk__in=article_tag_ids(tags)) if tags else queryset.none()
 
     def choices(self, changelist):
         # The box keeps every other filter and the search; a new tag starts again from page 1.
