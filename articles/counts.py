@@ -203,8 +203,8 @@ def installed(conn=None) -> bool:
         return cursor.fetchone()[0] == len(SQLITE_TRIGGERS)
 
 
-def rebuild(conn=None) -> None:
-    """Recompute every `ListingCount` row from the articles and their tags."""
+def rebuild(conn=None) -> int:
+    """Recompute every `ListingCount` row from the articles and their tags; returns how many rows there are."""
     conn = conn or connection
     with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
         if conn.vendor == "postgresql":
@@ -212,6 +212,8 @@ def rebuild(conn=None) -> None:
             cursor.execute("LOCK TABLE articles_listingcount IN SHARE ROW EXCLUSIVE MODE")
         for statement in REBUILD:
             cursor.execute(statement)
+        cursor.execute("SELECT COUNT(*) FROM articles_listingcount")
+        return cursor.fetchone()[0]
 
 
 rebuild_listing_counts = rebuild

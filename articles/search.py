@@ -102,7 +102,7 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
     save per article. Returns how many rows each step wrote, by step name.
     `skip` names steps already done (generate_corpus writes documents as it goes).
     """
-    from articles import search_bulk
+    from articles import counts, search_bulk
 
     # ------------------------------------------------------------ rebuild steps, in order
     # (name, function returning a count). A new derived structure appends its own
@@ -110,6 +110,8 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
     steps = [
         # The weighted tsvector (PostgreSQL) or the FTS5 rows (SQLite) of every article.
         (search_bulk.DOCUMENTS_STEP, search_bulk.rebuild_documents),
+        # Public article counts per category and tag (articles/counts.py), from the articles and their tags.
+        ("listing_counts", counts.rebuild),
     ]
     # ------------------------------------------------------------ end of rebuild steps
 
