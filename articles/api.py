@@ -326,6 +326,12 @@ class ArticleItem(Schema):
     author: str | None = Field(description="The author's name, when the article has one.")
     published_at: datetime
     updated_at: datetime
+    last_reviewed_at: datetime | None = Field(
+        description="When the article was last confirmed accurate (a review, or a change to its text); null if never."
+    )
+    review_due_at: datetime | None = Field(
+        description="When its next review is due (in the past: overdue); null when it is not reviewed on a schedule."
+    )
     url: str = Field(description="The article's page (absolute URL).")
 
 
@@ -405,6 +411,8 @@ def article_item(request, article) -> dict:
         "author": (author.get_full_name() or author.get_username()) if author else None,
         "published_at": article.published_at,
         "updated_at": article.updated_at,
+        "last_reviewed_at": article.last_reviewed_at,
+        "review_due_at": article.review_due_at,
         "url": request.build_absolute_uri(article.get_absolute_url()),
     }
 

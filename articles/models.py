@@ -28,6 +28,18 @@ class Category(models.Model):
     slug = models.SlugField(max_length=140, unique=True, help_text="Used in the category's URL.")
     description = models.TextField(blank=True, help_text="Plain text shown under the category's name.")
     position = models.PositiveIntegerField(default=0, help_text="Categories are listed by position, then name.")
+    review_interval_days = models.PositiveIntegerField(
+        default=182,
+        choices=[
+            (0, "Never"),
+            (30, "Every month"),
+            (91, "Every 3 months"),
+            (182, "Every 6 months"),
+            (365, "Every year"),
+            (730, "Every 2 years"),
+        ],
+        help_text="How often its articles are reviewed, unless an article says otherwise.",
+    )
 
     objects = CategoryQuerySet.as_manager()
 
@@ -87,6 +99,42 @@ class Article(models.Model):
     # What `load_seed` last wrote, so it can tell an editor's change from its own.
     seed_checksum = models.CharField(max_length=64, editable=False, blank=True, default="")
 
+    # Knowledge that stays true (#16, articles/freshness.py): who answers for the
+    # article, how often it is reviewed, and when it was last confirmed accurate.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_articles",
+        help_text="Reviews it and gets its reminders. Empty: its author, else the editor who publishes it.",
+    )
+    review_interval_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        choices=[(None, "The category's interval"), *Category._meta.get_field("review_interval_days").choices],
+        help_text="How often it is reviewed.",
+    )
+    last_reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    # Derived: last_reviewed_at plus the interval in force; None when it is never reviewed.
+    review_due_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+
+    # Review before publishing (#17, services.submit_for_review and the rest): a
+    # draft waiting for an editor, or sent back with a comment. Empty otherwise.
+    class Moderation(models.TextChoices):
+        NONE = "", "None"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+    moderation = models.CharField(
+        max_length=20, choices=Moderation.choices, default=Moderation.NONE, blank=True, editable=False
+    )
+    # When it was last submitted: the review queue is oldest first.
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     DERIVED_FIELDS = ("body_html", "toc_html", "body_text", "word_count", "reading_time")
 
     objects = ArticleQuerySet.as_manager()
@@ -97,6 +145,10 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_public_idx"),
             models.Index(fields=["category", "status", "-published_at"], name="article_category_public_idx"),
+            # The editors' review queue (#17): only the few articles waiting, oldest first.
+            models.Index(
+                fields=["submitted_at"], condition=models.Q(moderation="in_review"), name="article_review_queue_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +212,7 @@ class ArticleRevision(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField()
     note = models.CharField(max_length=200, blank=True)
+    reviewed = models.BooleanField(default=False, help_text="This version was confirmed accurate (a review).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -170,6 +223,30 @@ class ArticleRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} (version {self.version})"
+
+
+class ModerationEvent(models.Model):
+    """One step of the review workflow (#17): who moved the article from which state to which, when, and why.
+
+    States are those of `services.MODERATION_STATES`: draft, in_review,
+    changes_requested, published, scheduled.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="moderation_events")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    comment = models.TextField(blank=True)
+    # The article's version this step wrote (its revision has the same number).
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.article}: {self.from_state} → {self.to_state}"
 
 
 class SlugRedirect(models.Model):
@@ -292,3 +369,88 @@ class ListingCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}: {self.published}"
+
+
+class SearchWord(models.Model):
+    """A word of the public articles, as readers type it, and in how many articles it is: the typo vocabulary.
+
+    Kept by database triggers, never per request; articles/lexicon.py says how,
+    and how scheduled articles are kept out of suggestions until their time.
+    """
+
+    word = models.CharField(max_length=40, primary_key=True)
+    ndoc = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.word}: {self.ndoc}"
+
+
+class SearchLexeme(models.Model):
+    """A lexeme of the articles' search vectors and in how many articles it is (document frequency, for ranking)."""
+
+    lexeme = models.CharField(max_length=2048, primary_key=True)
+    ndoc = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.ndoc}"
+
+
+# ---------------------------------------------------------------- knowledge that stays true (#16)
+
+
+class Feedback(models.Model):
+    """A reader's answer to "Was this helpful?" (articles/feedback.py), anonymous.
+
+    `voter` is a salted hash of the reader's signed cookie and the day: it
+    keeps one answer per reader, article and day without storing who they are,
+    and never an IP address.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
+    helpful = models.BooleanField()
+    comment = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    day = models.DateField()
+    voter = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "reader feedback"
+        verbose_name_plural = "reader feedback"
+        constraints = [models.UniqueConstraint(fields=["article", "day", "voter"], name="feedback_one_per_reader_day")]
+        indexes = [models.Index(fields=["article", "helpful"], name="feedback_article_helpful_idx")]
+
+    def __str__(self) -> str:
+        return f"{'Yes' if self.helpful else 'No'} on {self.article}"
+
+
+class ArticleLink(models.Model):
+    """A link from one article's body to another article's address, recorded at save (articles/links.py).
+
+    Only the slug as written is stored; what it points at (an article, a
+    redirect to one, nothing) is resolved when read, so renames, deletions
+    and publications are always reflected.
+    """
+
+    source = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="outgoing_links")
+    target_slug = models.CharField(max_length=200, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "target_slug"], name="articlelink_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source} → /articles/{self.target_slug}/"
+
+
+class ReviewReminder(models.Model):
+    """A review reminder emailed to an owner (`send_review_reminders`): at most one a week each."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reminders")
+    sent_at = models.DateTimeField(db_index=True)
+    article_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"Reminder to {self.user} at {self.sent_at:%Y-%m-%d %H:%M}"

@@ -10,6 +10,7 @@ Everything starts from `Article.objects.published()`: nothing else is searched,
 counted or snippeted for readers.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from itertools import islice, product
@@ -19,9 +20,12 @@ from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRa
 from django.db import connection
 from django.db.models import Count, F, FloatField, Value
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from taggit.models import TaggedItem
+
+from articles import lexicon
 
 # Private-use characters mark highlights inside the database's snippet; the
 # snippet is escaped whole and only these become <mark>, so nothing else an
@@ -56,6 +60,9 @@ def document_parts(article) -> tuple[str, str, str]:
 
 # ---------------------------------------------------------------- indexing
 
+# The name of the lexicon's step in `rebuild_all()`.
+LEXICON_STEP = "search lexicon"
+
 
 def index_article(article) -> None:
     """Bring the article's search document up to date (on save and tag change)."""
@@ -76,12 +83,15 @@ def index_article(article) -> None:
                 "INSERT INTO articles_article_fts (rowid, title, tags, summary, body) VALUES (%s, %s, %s, %s, %s)",
                 [article.pk, title, " ".join(article.tags.names()), article.summary, body],
             )
+        # PostgreSQL's triggers keep the lexicon by themselves (articles/lexicon.py).
+        lexicon.sqlite_index(article)
 
 
 def remove_from_index(pk: int) -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM articles_article_fts WHERE rowid = %s", [pk])
+        lexicon.sqlite_remove(pk)
 
 
 def reindex_all() -> int:
@@ -110,6 +120,8 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
     steps = [
         # The weighted tsvector (PostgreSQL) or the FTS5 rows (SQLite) of every article.
         (search_bulk.DOCUMENTS_STEP, search_bulk.rebuild_documents),
+        # The public lexicon (words for typo correction, lexemes for ranking), from the documents.
+        (LEXICON_STEP, lexicon.rebuild),
         # Public article counts per category and tag (articles/counts.py), from the articles and their tags.
         ("listing_counts", counts.rebuild),
     ]
@@ -126,6 +138,26 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- querying
+#
+# Bounded by design, so that no query costs more with 100,000 articles than
+# with a few thousand (README, "Search"):
+# - matching goes through the GIN index on `search_vector`;
+# - counts are exact up to COUNT_EXACT_UP_TO, past it an estimate ("about");
+# - ranking reads the whole search document of RANK_NEWEST + RANK_TITLE
+#   candidates at most: the newest matches, and the newest whose title matches
+#   (a GIN index on the title's tsvector finds those without reading documents);
+# - readers can page through the first MAX_RESULTS results, no deeper;
+# - facets count the newest FACET_SAMPLE matches, scaled to the estimate past it;
+# - snippets (ts_headline) are made for the page shown only.
+# Below these numbers (every search of the 52 seed articles) nothing is cut.
+
+COUNT_EXACT_UP_TO = 1_000
+RANK_NEWEST = 500
+RANK_TITLE = 200
+MAX_RESULTS = 500
+FACET_SAMPLE = 1_000
+
+assert MAX_RESULTS <= RANK_NEWEST <= COUNT_EXACT_UP_TO <= FACET_SAMPLE  # noqa: S101 (what the paging relies on)
 
 
 def reader_query(q: str) -> SearchQuery:
@@ -134,27 +166,87 @@ def reader_query(q: str) -> SearchQuery:
     return SearchQuery(re.sub(r"(?<=\w)-(?=\w)", " ", q), search_type="websearch", config=CONFIG)
 
 
-def matches(base, q: str):
-    """`base` narrowed to articles matching `q`, annotated with `rank` (higher is better)."""
+def match(base, q: str):
+    """`base` narrowed to the articles matching `q` (through the full-text index), unordered and unranked."""
+    if connection.vendor == "postgresql":
+        return base.filter(search_vector=reader_query(q))
+    match = _fts5_query(q)
+    if not match:
+        return base.none()
+    return base.filter(
+        pk__in=RawSQL("SELECT rowid FROM articles_article_fts WHERE articles_article_fts MATCH %s", [match])
+    )
+
+
+def _rank(q: str):
+    from articles.freshness import search_rank_factor
+
+    # Overdue articles rank a little lower (#16): the text's rank times a factor just under 1 for them.
+    return _text_rank(q) * search_rank_factor()
+
+
+def _text_rank(q: str):
     if connection.vendor == "postgresql":
         query = reader_query(q)
         title_rank = SearchRank(SearchVector("title", config=CONFIG), query)
-        return base.filter(search_vector=query).annotate(
-            rank=SearchRank(F("search_vector"), query) + Value(TITLE_BOOST) * title_rank
-        )
-    match = _fts5_query(q)
-    if not match:
-        return base.none().annotate(rank=Value(0.0, output_field=FloatField()))
-    return base.filter(
-        pk__in=RawSQL("SELECT rowid FROM articles_article_fts WHERE articles_article_fts MATCH %s", [match])
-    ).annotate(
-        rank=RawSQL(
-            "(SELECT -bm25(articles_article_fts, 10.0, 4.0, 4.0, 1.0) FROM articles_article_fts "
-            "WHERE articles_article_fts MATCH %s AND rowid = articles_article.id)",
-            [match],
-            output_field=FloatField(),
-        )
+        return SearchRank(F("search_vector"), query) + Value(TITLE_BOOST) * title_rank
+    return RawSQL(
+        "(SELECT -bm25(articles_article_fts, 10.0, 4.0, 4.0, 1.0) FROM articles_article_fts "
+        "WHERE articles_article_fts MATCH %s AND rowid = articles_article.id)",
+        [_fts5_query(q)],
+        output_field=FloatField(),
     )
+
+
+def matches(base, q: str):
+    """`base` narrowed to articles matching `q`, annotated with `rank` (higher is better).
+
+    Unbounded: ranking all of it reads every match's document. `ranked()` is
+    what the search uses.
+    """
+    if connection.vendor != "postgresql" and not _fts5_query(q):
+        return base.none().annotate(rank=Value(0.0, output_field=FloatField()))
+    return match(base, q).annotate(rank=_rank(q))
+
+
+def ranked(base, q: str):
+    """The best matches of `q` first, ranked among a bounded set of candidates; annotated with `rank`.
+
+    Candidates are the RANK_NEWEST newest matches and the RANK_TITLE newest
+    matches with the words in their title. With fewer matches than
+    RANK_NEWEST, that is every match, ranked exactly.
+    """
+    from articles.models import Article
+
+    newest = match(base, q).order_by("-published_at", "-id").values("pk")[:RANK_NEWEST]
+    if connection.vendor == "postgresql":
+        by_title = (
+            match(base, q)
+            .annotate(title_document=SearchVector("title", config=CONFIG))
+            .filter(title_document=reader_query(q))
+            .order_by("-published_at", "-id")
+            .values("pk")[:RANK_TITLE]
+        )
+        candidates = newest.union(by_title)
+    else:
+        candidates = newest
+    return Article.objects.filter(pk__in=candidates).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
+
+
+def count(queryset) -> tuple[int, bool]:
+    """(how many, exact): exact up to COUNT_EXACT_UP_TO, else COUNT_EXACT_UP_TO + 1 and False."""
+    n = queryset.order_by().values("pk")[: COUNT_EXACT_UP_TO + 1].count()
+    return n, n <= COUNT_EXACT_UP_TO
+
+
+def estimate(queryset) -> int:
+    """The planner's estimate of how many rows `queryset` has (never below what `count()` saw), rounded."""
+    if connection.vendor != "postgresql":
+        return queryset.order_by().count()  # SQLite (`make run`) counts: it need not be fast at scale.
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    rows = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_EXACT_UP_TO + 1)
+    digits = len(str(rows)) - 3  # three significant figures: "about 12,400"
+    return round(rows, -digits) if digits > 0 else rows
 
 
 def _fts5_query(q: str) -> str:
@@ -215,30 +307,43 @@ def highlight(snippet: str) -> str:
     return mark_safe(html)  # noqa: S308 (escaped above; only our own <mark> remains)
 
 
-def facets(results):
-    """How many results fall in each category and carry each tag."""
+def facets(outcome) -> dict:
+    """How many results fall in each category and carry each tag.
+
+    Counted among the newest FACET_SAMPLE results: exact up to there (then the
+    sample is every result), past it scaled to the estimated total and marked
+    `estimated`.
+    """
     from articles.models import Article
 
+    sample = list(outcome.matched.order_by("-published_at", "-id").values_list("pk", flat=True)[:FACET_SAMPLE])
+    scale = outcome.estimated_total() / len(sample) if sample and not outcome.exact else 1.0
+
+    def scaled(n: int) -> int:
+        return n if scale == 1.0 else max(1, round(n * scale, -1) if n * scale >= 100 else round(n * scale))
+
     categories = (
-        results.order_by()
+        Article.objects.filter(pk__in=sample)
         .values("category__slug", "category__name")
         .annotate(count=Count("pk"))
         .order_by("-count", "category__name")
     )
     tags = (
-        TaggedItem.objects.filter(
-            content_type=ContentType.objects.get_for_model(Article),
-            object_id__in=results.order_by().values("pk"),
-        )
+        TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Article), object_id__in=sample)
         .values("tag__slug", "tag__name")
         .annotate(count=Count("pk"))
         .order_by("-count", "tag__name")
     )
     return {
+        "estimated": scale != 1.0,
         "categories": [
-            {"slug": c["category__slug"], "name": c["category__name"], "count": c["count"]} for c in categories
+            {"slug": c["category__slug"], "name": c["category__name"], "count": scaled(c["count"])}
+            for c in (categories if sample else [])
         ],
-        "tags": [{"slug": t["tag__slug"], "name": t["tag__name"], "count": t["count"]} for t in tags],
+        "tags": [
+            {"slug": t["tag__slug"], "name": t["tag__name"], "count": scaled(t["count"])}
+            for t in (tags if sample else [])
+        ],
     }
 
 
@@ -250,16 +355,30 @@ FEW_RESULTS = 3
 
 @dataclass
 class Outcome:
-    results: object  # an ordered queryset of public articles
-    total: int
+    results: object  # an ordered queryset of public articles: the best (or newest) first
+    total: int  # exact when `exact`, else COUNT_EXACT_UP_TO + 1: see `estimated_total()`
     query: str  # what the results are for: the reader's words, or their correction
     correction: "Correction | None" = None
     relaxed: bool = False  # no article had every word; these have some of them
     original_total: int = 0  # what the reader's own words found, before any correction
+    exact: bool = True
+    matched: object = None  # every result, unordered (for facets and estimates)
 
     @property
     def corrected(self) -> bool:
         return self.correction is not None and self.query == self.correction.text
+
+    @property
+    def reachable(self) -> int:
+        """How many results a reader can page through."""
+        return min(self.total, MAX_RESULTS)
+
+    def estimated_total(self) -> int:
+        if self.exact:
+            return self.total
+        if not hasattr(self, "_estimate"):
+            self._estimate = estimate(self.matched)
+        return self._estimate
 
 
 def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
@@ -270,21 +389,30 @@ def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outco
     has no operators, accept articles that have any of its words.
     """
     if not q:
-        return Outcome(results=base.order_by("-published_at", "-id"), total=base.count(), query="")
-    outcome = Outcome(results=matches(base, q), total=0, query=q)
-    outcome.total = outcome.original_total = outcome.results.count()
+        total, exact = count(base)
+        return Outcome(results=base.order_by("-published_at", "-id"), total=total, exact=exact, query="", matched=base)
+    outcome = Outcome(results=None, total=0, query=q, matched=match(base, q))
+    outcome.total, outcome.exact = count(outcome.matched)
+    outcome.original_total = outcome.total
+    ranked_text = q
     if outcome.total < FEW_RESULTS and correct:
         outcome.correction = suggest(q, base)
         if outcome.correction and outcome.correction.confident:
-            corrected = matches(base, outcome.correction.text)
-            if (total := corrected.count()) > outcome.total:
-                outcome.results, outcome.total, outcome.query = corrected, total, outcome.correction.text
+            corrected = match(base, outcome.correction.text)
+            total, exact = count(corrected)
+            if total > outcome.total:
+                outcome.matched, outcome.total, outcome.exact = corrected, total, exact
+                outcome.query = ranked_text = outcome.correction.text
     if outcome.total == 0 and (loose := any_word_query(q)):
-        relaxed = matches(base, loose)
-        if total := relaxed.count():
-            outcome.results, outcome.total, outcome.relaxed = relaxed, total, True
-    order = ["-published_at", "-id"] if sort == "newest" else ["-rank", "-published_at", "-id"]
-    outcome.results = outcome.results.order_by(*order)
+        relaxed = match(base, loose)
+        total, exact = count(relaxed)
+        if total:
+            outcome.matched, outcome.total, outcome.exact, outcome.relaxed = relaxed, total, exact, True
+            ranked_text = loose
+    if sort == "newest":
+        outcome.results = outcome.matched.order_by("-published_at", "-id")
+    else:
+        outcome.results = ranked(base, ranked_text)
     return outcome
 
 
@@ -331,42 +459,20 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def suggest(q: str, base) -> Correction | None:
-    """Correct each word against the public articles' vocabulary (PostgreSQL only).
+    """Correct each word against the public lexicon (articles/lexicon.py), stored and kept current at save.
 
-    The database finds candidates within two edits (fuzzystrmatch) and scores
-    them by trigram similarity (pg_trgm); a word may become a candidate within
-    one typo (two for long words), a swap of neighbouring letters counting as one.
+    A word may become a candidate within one typo (two for long words), a swap
+    of neighbouring letters counting as one: one typo away by primary key
+    lookups of every such spelling, two typos away through the trigram index.
     """
-    if connection.vendor != "postgresql":
-        return None
-    from articles.models import Article
-
     words = [w for w in dict.fromkeys(m.lower() for m in _WORD.findall(q)) if _max_distance(w)]
     if not words:
         return None
-    public_sql, public_params = (
-        Article.objects.published().order_by().values("id", "title", "summary", "body_text").query.sql_with_params()
-    )
-    sql = f"""
-        WITH docs AS ({public_sql}),
-        vocabulary AS (
-            SELECT word, count(DISTINCT id) AS ndoc
-            FROM (
-                SELECT id, regexp_split_to_table(
-                    lower(title || ' ' || summary || ' ' || body_text), '[^a-z0-9]+'
-                ) AS word
-                FROM docs
-            ) split
-            WHERE length(word) BETWEEN 3 AND 40
-            GROUP BY word
-        )
-        SELECT term, v.word, similarity(v.word, term), v.ndoc
-        FROM unnest(%s::text[]) AS term
-        JOIN vocabulary v ON levenshtein_less_equal(v.word, term, 2) <= 2
-    """  # noqa: S608 (the only interpolation is Django's own compiled, parametrised SQL)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*public_params, words])
-        candidates = cursor.fetchall()
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        candidates = lexicon.candidates(words, [w for w in words if _max_distance(w) > 1], now)
+    else:
+        candidates = lexicon.sqlite_candidates(words, now, lambda t, w: edit_distance(t, w) <= _max_distance(t))
 
     known = {term: ndoc for term, word, _, ndoc in candidates if term == word}
     options = {term: [] for term in words}
@@ -381,8 +487,8 @@ def suggest(q: str, base) -> Correction | None:
         options[term].append(((distance, -similarity, -ndoc, word), word))
     choices = {}
     for term in words:
-        ranked = [(key[0], word) for key, word in sorted(options[term])[:MAX_CANDIDATES]]
-        choices[term] = ranked or [(0, term)]
+        ranked_options = [(key[0], word) for key, word in sorted(options[term])[:MAX_CANDIDATES]]
+        choices[term] = ranked_options or [(0, term)]
     if all(choices[term] == [(0, term)] for term in words):
         return None
 
@@ -390,17 +496,32 @@ def suggest(q: str, base) -> Correction | None:
     # the combination with the fewest edits that finds articles wins ("event
     # sorcing" -> "event sourcing", not "event sorting"), then the one that
     # finds the most.
-    scored = []
+    combinations = []
     for combination in islice(product(*(choices[term] for term in words)), MAX_COMBINATIONS):
         replacements = {term: word for term, (_, word) in zip(words, combination, strict=True)}
         text = _WORD.sub(lambda m, r=replacements: r.get(m.group(0).lower(), m.group(0)), q)
-        hits = matches(base, text).count()
-        edits = sum(distance for distance, _ in combination)
-        scored.append(((hits > 0, -edits, hits), text))
-    (found, _, hits), text = max(scored, key=lambda item: item[0])  # max() keeps the likeliest among ties
+        combinations.append((text, sum(distance for distance, _ in combination)))
+    found = hits(base, [text for text, _ in combinations])
+    scored = [((n > 0, -edits, n), text) for (text, edits), n in zip(combinations, found, strict=True)]
+    (_, _, n), text = max(scored, key=lambda item: item[0])  # max() keeps the likeliest among ties
     if text == q:
         return None
     # Confident when the corrected words find articles and every word was
     # either known or corrected.
-    confident = hits > 0 and all(term in known or options[term] for term in words)
+    confident = n > 0 and all(term in known or options[term] for term in words)
     return Correction(text=text, confident=confident)
+
+
+def hits(base, texts: list[str]) -> list[int]:
+    """How many articles of `base` each text finds (up to COUNT_EXACT_UP_TO), in one query on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return [count(match(base, text))[0] for text in texts]
+    parts, params = [], []
+    for i, text in enumerate(texts):
+        sql, text_params = match(base, text).order_by().values("pk")[:COUNT_EXACT_UP_TO].query.sql_with_params()
+        parts.append(f"SELECT {i}, (SELECT count(*) FROM ({sql}) found)")  # noqa: S608 (Django's compiled SQL)
+        params.extend(text_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        found = dict(cursor.fetchall())
+    return [found[i] for i in range(len(texts))]

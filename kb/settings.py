@@ -366,6 +366,22 @@ PAGE_CACHE = env_bool("PAGE_CACHE", default=bool(REDIS_URL))
 # saved, how long a missed invalidation can last).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
 
+# Email (review reminders, #16): Django's email framework. With DEBUG the
+# console backend prints messages; otherwise SMTP from the environment.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kb <kb@localhost>")
+# The site's public address, for links in emails sent outside a request.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # One JSON object a line on stdout (kb/jsonlog.py): the request line from
 # kb.middleware, and errors with their tracebacks. django.request is kept to
 # errors, because every request already has its own line.

@@ -21,6 +21,8 @@ def form_data(article: Article, **changes):
         "category": article.category_id,
         "tags": ", ".join(article.tags.names()),
         "author": article.author_id or "",
+        "owner": article.owner_id or "",
+        "review_interval_days": "" if article.review_interval_days is None else article.review_interval_days,
         "_save": "Save",
     }
     data.update(changes)

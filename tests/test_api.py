@@ -89,6 +89,8 @@ def test_the_article_list_is_public_articles_newest_first_with_their_summary_fie
         "author",
         "published_at",
         "updated_at",
+        "last_reviewed_at",
+        "review_due_at",
         "url",
     }
     assert first["title"] == article.title
