@@ -1,9 +1,7 @@
-from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path, register_converter
 
-from articles import feeds, sitemaps, views
+from articles import feedback, feeds, sitemaps, views
 from articles.caching import cache_public_page
-from articles.sitemaps import SITEMAPS
 
 
 class PreviewTokenConverter:
@@ -28,6 +26,8 @@ urlpatterns = [
     path("categories/<slug:slug>/", cache_public_page(views.CategoryView.as_view()), name="category"),
     path("tags/<slug:slug>/", cache_public_page(views.TagView.as_view()), name="tag"),
     path("articles/<slug:slug>/", cache_public_page(views.ArticleView.as_view()), name="article"),
+    # "Was this helpful?" (articles/feedback.py): never cached.
+    path("articles/<slug:slug>/feedback/", feedback.feedback_view, name="feedback"),
     path("search/", cache_public_page(views.search_view), name="search"),
     path("preview/<token:token>/", views.preview_view, name="preview"),
     # Feeds, sitemap and robots.txt (articles/feeds.py, articles/sitemaps.py, articles/seo.py).
@@ -45,8 +45,7 @@ urlpatterns = [
     ),
     path(
         "sitemap-<slug:section>.xml",
-        cache_public_page(sitemap_views.sitemap),
-        {"sitemaps": SITEMAPS},
+        cache_public_page(sitemaps.section),
         name="sitemap-section",
     ),
     path("robots.txt", views.robots_txt, name="robots"),

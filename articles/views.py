@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag, TaggedItem
 
-from articles import counts, previews, search, seo
+from articles import counts, freshness, links, previews, search, seo
 from articles.forms import MAX_QUERY_CHARS, PageForm, SearchForm
-from articles.listing import NEWEST_FIRST, Listing, ListingPaginator, prepare_cards, prepare_tags, tagged_with
+from articles.listing import Listing, ListingPaginator, prepare_cards, prepare_tags
 from articles.models import Article, Category, ListingCount, SlugRedirect
 from articles.querysets import public_tags
 
@@ -126,7 +126,13 @@ class ArticleView(DetailView):
 
 
 def article_context(article):
-    return {"related": related_articles(article), **neighbours(article)}
+    return {
+        "related": related_articles(article),
+        **neighbours(article),
+        # Knowledge that stays true (#16): the review date and notice (no query), backlinks (one).
+        "review": freshness.reader_review(article),
+        "referenced_by": links.backlinks(article),
+    }
 
 
 def preview_view(request, token):
@@ -154,10 +160,12 @@ RELATED_CANDIDATES = 100  # …the newest this many public articles of each
 
 
 def related_articles(article, limit=4):
-    """Public articles sharing the most tags with this one, among the newest of its rarest tags.
+    """Public articles sharing the most tags with this one, among the latest of its rarest tags.
 
-    Bounded at any size: at most RELATED_FROM_TAGS × RELATED_CANDIDATES
-    candidates, each read down an index, then ranked by the tags they share.
+    Bounded at any size: the candidates are the RELATED_CANDIDATES articles
+    most recently added (highest id) to each of the article's RELATED_FROM_TAGS
+    rarest tags, read backwards from the end of an index on (tag, article) in one
+    query; only they are ranked by the tags they share.
     """
     tag_ids = [tag.pk for tag in article.tags.all()]
     if not tag_ids:
@@ -167,16 +175,7 @@ def related_articles(article, limit=4):
         .order_by("published", "object_id")
         .values_list("object_id", flat=True)[:RELATED_FROM_TAGS]
     )
-    candidates = Q()
-    for tag_id in rarest:
-        newest = (
-            Article.objects.published()
-            .filter(tagged_with(tag_id))
-            .exclude(pk=article.pk)
-            .order_by(*NEWEST_FIRST)
-            .values("pk")[:RELATED_CANDIDATES]
-        )
-        candidates |= Q(pk__in=newest)
+    candidates = latest_tagged(list(rarest), RELATED_CANDIDATES) - {article.pk}
     if not candidates:
         return []
     shared = (
@@ -190,11 +189,29 @@ def related_articles(article, limit=4):
     )
     return list(
         Article.objects.published()
-        .filter(candidates)
+        .filter(pk__in=candidates)
         .annotate(shared_tags=Subquery(shared))
         .order_by("-shared_tags", "-published_at", "-id")
         .select_related("category")[:limit]
     )
+
+
+def latest_tagged(tag_ids, limit) -> set:
+    """Ids of the `limit` articles most recently tagged with each tag: one UNION ALL of index-only reads."""
+    from django.db import connection
+
+    if not tag_ids:
+        return set()
+    # Each branch is a subquery of its own, so that each has its own ORDER BY and LIMIT (SQLite too).
+    branch = (
+        "SELECT object_id FROM (SELECT object_id FROM taggit_taggeditem WHERE content_type_id = %s AND tag_id = %s "
+        "ORDER BY object_id DESC LIMIT %s) AS t{n}"
+    )
+    sql = " UNION ALL ".join(branch.format(n=n) for n in range(len(tag_ids)))
+    params = [value for tag_id in tag_ids for value in (counts._article_content_type_id(), tag_id, limit)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def neighbours(article):
@@ -239,8 +256,15 @@ def search_view(request):
     keep = {"sort": params["sort"], "verbatim": 1 if params["verbatim"] else None}
 
     paginator = Paginator(outcome.results.for_listing(), SEARCH_PAGE_SIZE)
+    # Pages reach the first search.MAX_RESULTS results: no deeper page is computed.
+    paginator.count = outcome.reachable
     number = params["page"] or 1
     if number > paginator.num_pages:
+        if outcome.total > outcome.reachable:
+            raise NotFound(
+                f"Search results go {paginator.num_pages} pages deep (the first {outcome.reachable:,} results), "
+                f"so there is no page {number}. Add words, or choose a category or a tag, to narrow the search."
+            )
         raise NotFound(f"There is no page {number} of these results; the last page is {paginator.num_pages}.")
     page = paginator.page(number)
     articles = list(page.object_list)
@@ -248,7 +272,8 @@ def search_view(request):
     snippets = search.snippets([a.pk for a in articles], snippet_query) if q else {}
     correction = outcome.correction
     context.update(
-        total=outcome.total,
+        total=outcome.estimated_total(),
+        total_exact=outcome.exact,
         shown_query=outcome.query,
         correction=correction,
         showing_corrected=outcome.corrected,
@@ -258,9 +283,7 @@ def search_view(request):
         paginator=paginator,
         is_paginated=page.has_other_pages(),
         results=[(article, snippets.get(article.pk)) for article in articles],
-        facets=_facet_links(
-            search.facets(outcome.results) if outcome.total else None, q, category_slug, tag_slugs, keep
-        ),
+        facets=_facet_links(search.facets(outcome) if outcome.total else None, q, category_slug, tag_slugs, keep),
         filters={"category": category_slug, "tags": tag_slugs, "sort": params["sort"] or "relevance"},
         original_total=outcome.original_total,
         query_string=_query_string(q=outcome.query, category=category_slug, tag=tag_slugs, **keep),
@@ -289,7 +312,7 @@ def _facet_links(facets, q, category, tags, keep):
         active = item["slug"] in tags
         narrowed = [t for t in tags if t != item["slug"]] if active else [*tags, item["slug"]]
         item.update(active=active, url=f"{url}?{_query_string(q=q, category=category, tag=narrowed, **keep)}")
-    return {"categories": categories, "tags": tag_facets}
+    return {"categories": categories, "tags": tag_facets, "estimated": bool(facets and facets["estimated"])}
 
 
 def _query_string(**params):

@@ -44,7 +44,7 @@ def test_article_page_runs_a_fixed_number_of_queries(client, article_factory, ca
     make_articles(article_factory, category, 60)
     article = article_factory(category=category, tags=["api"])
     client.get(article.get_absolute_url())
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # 8, and "Referenced by" (#16)
         assert client.get(article.get_absolute_url()).status_code == 200
 
 
@@ -96,23 +96,23 @@ def bulk_articles(category, count):
 # Every reader page, feed and sitemap file, with the number of queries it runs at any size.
 # Every HTML page also reads the categories for the site's navigation.
 PAGES = {
-    "/": 5,  # categories with counts, latest 8, their tags, popular tags
+    "/": 6,  # categories with counts, latest 8, their tags, scheduled ids, popular tags
     "/categories/product-engineering/": 5,  # category, count, page, its tags
     "/categories/product-engineering/?page=last": 6,  # + the key of the page's first article
-    "/tags/api/": 5,
-    "/tags/api/?page=last": 6,
-    "/articles/{slug}/": 7,  # article, tags, rarest tags, related, previous, next
+    "/tags/api/": 6,  # tag, scheduled ids, count, page, its tags
+    "/tags/api/?page=last": 7,
+    "/articles/{slug}/": 9,  # article, tags, rarest tags, their latest articles, related, previous, next, referenced by
     "/feed/": 2,  # articles, their tags
     "/feed/atom/": 2,
     "/categories/product-engineering/feed/": 3,
-    "/tags/api/feed/": 4,  # tag, count, articles, their tags
-    "/tags/rare-3/feed/": 4,
-    "/sitemap.xml": 4,  # the articles' count (2), categories', tags'
+    "/tags/api/feed/": 5,  # tag, scheduled ids, count, articles, their tags
+    "/tags/rare-3/feed/": 5,
+    "/sitemap.xml": 5,  # the articles' count (2), categories', scheduled ids, tags'
     "/sitemap-home.xml": 0,
     "/sitemap-articles.xml": 3,  # count (2), the articles
     "/sitemap-articles.xml?p=last": 4,  # + the key
     "/sitemap-categories.xml": 2,
-    "/sitemap-tags.xml": 2,
+    "/sitemap-tags.xml": 3,
 }
 
 
