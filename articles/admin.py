@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from articles import previews, services
+from articles import freshness, links, previews, services
 from articles.admin_changelist import (
     ArticleChangeList,
     EstimatedCountPaginator,
@@ -20,8 +21,9 @@ from articles.admin_changelist import (
     search_articles,
     with_article_counts,
 )
+from articles.admin_moderation import ModerationAdminMixin
 from articles.diffs import diff_revisions, diff_texts
-from articles.models import Article, ArticleRevision, Category, Image, PreviewLink, validate_body_size
+from articles.models import Article, ArticleRevision, Category, Feedback, Image, PreviewLink, validate_body_size
 from articles.rendering import render_markdown
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,13 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("draft", "Draft"), ("scheduled", "Scheduled"), ("published", "Published")]
+        return [
+            ("draft", "Draft"),
+            ("in_review", "In review"),
+            ("changes_requested", "Changes requested"),
+            ("scheduled", "Scheduled"),
+            ("published", "Published"),
+        ]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -42,9 +50,60 @@ class StateFilter(admin.SimpleListFilter):
             return queryset.exclude(status=Article.Status.PUBLISHED, published_at__isnull=False)
         if self.value() == "scheduled":
             return published.filter(published_at__gt=now)
+        if self.value() in {"in_review", "changes_requested"}:
+            # Review before publishing (#17).
+            return queryset.filter(moderation=self.value())
         if self.value() == "published":
             return queryset.published()
         return queryset
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    """Review state (#16): what needs a review, and what is overdue or flagged by a reader."""
+
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("needed", "Needs review"),
+            ("overdue", "Overdue"),
+            ("flagged", "Flagged by a reader"),
+            ("never", "Never reviewed"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "needed":
+            return freshness.needing_review(queryset)
+        if self.value() == "overdue":
+            return queryset.filter(freshness.overdue_q())
+        if self.value() == "flagged":
+            return queryset.filter(freshness.flagged_since_review())
+        if self.value() == "never":
+            return queryset.filter(review_due_at__isnull=True)
+        return queryset
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Articles (or feedback on articles) owned by the signed-in user: `?owner=me`, the dashboard's links."""
+
+    title = "owner"
+    parameter_name = "owner"
+    prefix = ""
+
+    def lookups(self, request, model_admin):
+        return [("me", "Me"), ("nobody", "Nobody")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(**{f"{self.prefix}owner": request.user})
+        if self.value() == "nobody":
+            return queryset.filter(**{f"{self.prefix}owner__isnull": True})
+        return queryset
+
+
+class ArticleOwnerFilter(OwnerFilter):
+    prefix = "article__"
 
 
 def render_error(body: str) -> str | None:
@@ -73,7 +132,19 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = ["title", "slug", "summary", "body", "status", "published_at", "category", "tags", "author"]
+        fields = [
+            "title",
+            "slug",
+            "summary",
+            "body",
+            "status",
+            "published_at",
+            "category",
+            "tags",
+            "author",
+            "owner",
+            "review_interval_days",
+        ]
         widgets = {
             "body": forms.Textarea(attrs={"class": "markdown-editor", "rows": 30, "spellcheck": "true"}),
             "summary": forms.Textarea(attrs={"rows": 3}),
@@ -143,6 +214,12 @@ class CategoryAdmin(admin.ModelAdmin):
             queryset = with_article_counts(queryset)
         return queryset
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "review_interval_days" in form.changed_data:
+            # Articles that follow the category's interval get their new due date (#16).
+            services.refresh_review_due_dates(obj)
+
     @admin.display(description="Public articles", ordering="article_count")
     def public_articles(self, obj):
         return obj.article_count
@@ -206,11 +283,11 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ModerationAdminMixin, admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = ["title", "category", "state_badge", "published_at", "author", "updated_at"]
     # No filter lists every tag: TagFilter is a box plus the most used few (articles/admin_changelist.py).
-    list_filter = [StateFilter, "category", TagFilter, "author"]
+    list_filter = [StateFilter, ReviewFilter, OwnerFilter, "category", TagFilter, "author"]
     list_select_related = ["category", "author"]
     # As given on SQLite only; PostgreSQL searches the full-text index (get_search_results).
     search_fields = ["title", "summary", "body"]
@@ -222,16 +299,24 @@ class ArticleAdmin(admin.ModelAdmin):
     ordering = ["-updated_at"]
     sortable_by = ["title", "category", "state_badge", "published_at", "author", "updated_at"]
     prepopulated_fields = {"slug": ["title"]}
-    actions = ["publish_now", "unpublish"]
+    actions = ["publish_now", "unpublish", "export_zip"]
     readonly_fields = ["reading_time", "word_count", "version_number", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "summary", "body", "edit_version"]}),
         ("Publishing", {"fields": ["status", "published_at", "category", "tags", "author"]}),
+        ("Review", {"fields": ["owner", "review_interval_days"]}),
         ("Details", {"fields": ["reading_time", "word_count", "version_number", "created_at", "updated_at"]}),
     ]
 
     class Media:
-        css = {"all": ["css/pygments.css", "articles/admin/editor.css"]}
+        css = {
+            "all": [
+                "css/pygments.css",
+                "articles/admin/editor.css",
+                "articles/admin/freshness.css",
+                "articles/admin/moderation.css",
+            ]
+        }
         js = ["articles/admin/editor.js"]
 
     def get_queryset(self, request):
@@ -256,7 +341,7 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not services.can_publish(request.user):
-            fields += ["status", "published_at", "author"]
+            fields += ["status", "published_at", "author", "owner", "review_interval_days"]
         return fields
 
     def has_change_permission(self, request, obj=None):
@@ -286,14 +371,39 @@ class ArticleAdmin(admin.ModelAdmin):
             obj.author = request.user
         expected = form.cleaned_data.get("edit_version") if change else None
         services.save_article(article=obj, by=request.user, expected_version=expected)
+        self._warn_about_links(request, obj)
+
+    def _warn_about_links(self, request, article):
+        """Saved all the same: name the links that lead nowhere public, and those through a redirect (#16)."""
+        problems = links.problems_for(article)
+        broken = [problem for problem in problems if problem.broken]
+        moved = [problem for problem in problems if not problem.broken]
+        if broken:
+            self.message_user(
+                request,
+                f"Saved, but {len(broken)} link{'s' if len(broken) != 1 else ''} in the body lead"
+                f"{'s' if len(broken) == 1 else ''} to no public article: "
+                + "; ".join(problem.describe() for problem in broken)
+                + ". Readers following them will not find the article.",
+                messages.WARNING,
+            )
+        if moved:
+            self.message_user(
+                request,
+                "These links still work through a redirect; update them to the new address: "
+                + "; ".join(problem.describe() for problem in moved)
+                + ".",
+                messages.WARNING,
+            )
 
     @admin.display(description="Status", ordering="status")
     def state_badge(self, obj):
-        state = obj.state
+        # "In review" and "Changes requested" (#17) before Draft / Scheduled / Published.
+        state = obj.get_moderation_display() if obj.moderation else obj.state
         # The version shown goes back with "Publish now" and "Unpublish" (see _act_on_versions_seen).
         return format_html(
             '<span class="state-badge state-{}">{}</span><input type="hidden" name="seen_version_{}" value="{}">',
-            state.lower(),
+            state.lower().replace(" ", "-"),
             state,
             obj.pk,
             obj.version,
@@ -376,6 +486,9 @@ class ArticleAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("preview/", view(require_POST(self.preview_view)), name="articles_article_preview"),
+            path("links/", view(self.link_report_view), name="articles_article_link_report"),
+            path("helpfulness/", view(self.helpfulness_view), name="articles_article_helpfulness"),
+            path("<int:pk>/reviewed/", view(require_POST(self.mark_reviewed_view)), name="articles_article_reviewed"),
             path("<int:pk>/revisions/", view(self.revisions_view), name="articles_article_revisions"),
             path(
                 "<int:pk>/revisions/<int:revision_id>/restore/",
@@ -512,6 +625,7 @@ class ArticleAdmin(admin.ModelAdmin):
             "preview_links": links,
             "can_share": article.state != "Published" and services.can_edit(request.user, article),
             "preview_days": previews.PREVIEW_DAYS,
+            **self._review_context(request, article),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
@@ -546,3 +660,158 @@ class ArticleAdmin(admin.ModelAdmin):
                 ),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # ------------------------------------------------------------ reviews, feedback, links (#16)
+
+    def _review_context(self, request, article):
+        """The change form's "Review" panel: last review, due date, readers' answers."""
+        votes = Feedback.objects.filter(article=article)
+        tally = votes.aggregate(total=Count("pk"), yes=Count("pk", filter=Q(helpful=True)))
+        flagged = Article.objects.filter(pk=article.pk).filter(freshness.flagged_since_review()).exists()
+        return {
+            "review": {
+                "can_review": services.can_review(request.user, article),
+                "last_reviewed_at": article.last_reviewed_at,
+                "last_reviewed_by": article.last_reviewed_by,
+                "due_at": article.review_due_at,
+                "overdue": freshness.is_overdue(article),
+                "interval_days": freshness.interval_days(article),
+                "flagged": flagged,
+                "note_max": services.REVIEW_NOTE_MAX,
+                "votes": tally["total"],
+                "yes_share": round(100 * tally["yes"] / tally["total"]) if tally["total"] else None,
+                "comments": list(votes.exclude(comment="")[:5]),
+                "feedback_url": reverse("admin:articles_feedback_changelist") + f"?article__id__exact={article.pk}",
+            }
+        }
+
+    def mark_reviewed_view(self, request, pk):
+        """ "Still accurate": one click, recorded as a review with an optional note."""
+        article = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not services.can_review(request.user, article):
+            raise PermissionDenied
+        change = reverse("admin:articles_article_change", args=[pk])
+        seen = request.POST.get("expected_version", "")
+        if not seen.isdigit():
+            self.message_user(
+                request,
+                "Not recorded: the page did not say which version you saw. Reload it and try again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change)
+        try:
+            article = services.mark_reviewed(
+                article=article, by=request.user, expected_version=int(seen), note=request.POST.get("note", "")
+            )
+        except services.EditConflict as conflict:
+            self.message_user(
+                request,
+                format_html(
+                    "Not recorded: {} saved “{}” after you opened it (you saw version {}, it is now version {}). "
+                    '<a href="{}">See what changed</a>, then mark it reviewed again if it is still accurate.',
+                    conflict.who,
+                    conflict.article.title,
+                    conflict.expected_version,
+                    conflict.article.version,
+                    conflict.history_url,
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change)
+        due = f"next review due {article.review_due_at:%-d %b %Y}" if article.review_due_at else "no further review due"
+        self.message_user(request, f"Recorded: “{article.title}” is still accurate ({due}).", messages.SUCCESS)
+        return HttpResponseRedirect(change)
+
+    def link_report_view(self, request):
+        """Every public article with links that reach no public article, or only through a redirect."""
+        rows, more = links.report()
+        visible = set(
+            self.get_queryset(request).filter(pk__in={row.source.pk for row in rows}).values_list("pk", flat=True)
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Links between articles",
+            "broken": [row for row in rows if row.problem.broken and row.source.pk in visible],
+            "redirected": [row for row in rows if not row.problem.broken and row.source.pk in visible],
+            "more": more,
+            "limit": links.REPORT_LIMIT,
+        }
+        return TemplateResponse(request, "admin/articles/article/link_report.html", context)
+
+    def helpfulness_view(self, request):
+        """The least helpful articles: the lowest share of "Yes", among those with enough answers."""
+        minimum = 3
+        visible = self.get_queryset(request).values("pk")
+        rows = list(
+            Feedback.objects.filter(article__in=visible)
+            .values("article_id", "article__title")
+            .annotate(
+                total=Count("pk"),
+                yes=Count("pk", filter=Q(helpful=True)),
+                comments=Count("pk", filter=~Q(comment="")),
+            )
+            .filter(total__gte=minimum)
+            .order_by()
+        )
+        for row in rows:
+            row["share"] = round(100 * row["yes"] / row["total"])
+            row["feedback_url"] = (
+                reverse("admin:articles_feedback_changelist") + f"?article__id__exact={row['article_id']}&commented=yes"
+            )
+        rows.sort(key=lambda row: (row["yes"] / row["total"], -row["total"], row["article__title"]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Least helpful articles",
+            "rows": rows[:50],
+            "minimum": minimum,
+        }
+        return TemplateResponse(request, "admin/articles/article/helpfulness.html", context)
+
+
+class HasCommentFilter(admin.SimpleListFilter):
+    title = "comment"
+    parameter_name = "commented"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With a comment"), ("no", "Without")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(comment="")
+        if self.value() == "no":
+            return queryset.filter(comment="")
+        return queryset
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Readers' answers to "Was this helpful?": read-only, as readers left them (#16)."""
+
+    list_display = ["article", "answer", "comment", "created_at"]
+    list_filter = ["helpful", HasCommentFilter, ArticleOwnerFilter, "created_at"]
+    list_select_related = ["article"]
+    search_fields = ["comment", "article__title"]
+    date_hierarchy = "created_at"
+    fields = ["article", "helpful", "comment", "created_at"]
+
+    def get_queryset(self, request):
+        visible = services.articles_visible_to(request.user, Article.objects.all())
+        return super().get_queryset(request).filter(article__in=visible.values("pk"))
+
+    @admin.display(description="Helpful?", ordering="helpful")
+    def answer(self, obj):
+        return "Yes" if obj.helpful else "No"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("articles.change_article")
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("articles.change_article")

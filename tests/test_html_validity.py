@@ -17,6 +17,7 @@ import subprocess
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,8 @@ class Site:
     scheduled: Article
     image: Image
     preview_url: str
+    in_review: Article | None = None  # the author's, waiting for review (#17)
+    sent_back: Article | None = None  # the author's, with changes requested (#17)
 
 
 @pytest.fixture
@@ -160,15 +163,55 @@ def site(seeded, editor, author, settings, tmp_path):
     # A reviewer's link to the draft, made the way an editor makes one.
     made = logged_in(editor).post(reverse("admin:articles_article_preview_link", args=[draft.pk]), follow=True)
     preview_url = re.search(r'Preview link for reviewers[^<]*<a href="([^"]+)"', made.content.decode()).group(1)
-    return Site(category, "security", showcase, draft, scheduled, image, preview_url)
+    # Review before publishing (#17): one waiting, one sent back with a comment.
+    from articles import services
+
+    in_review = ArticleFactory(category=category, title="Waiting for review", draft=True, author=author)
+    services.submit_for_review(article=in_review, by=author, expected_version=in_review.version)
+    sent_back = ArticleFactory(category=category, title="Sent back", draft=True, author=author)
+    sent_back = services.submit_for_review(article=sent_back, by=author, expected_version=sent_back.version)
+    services.request_changes(
+        article=sent_back,
+        by=editor,
+        expected_version=sent_back.version,
+        comment="Add an example.\nAnd a <b>source</b>.",
+    )
+    in_review.refresh_from_db()
+    sent_back.refresh_from_db()
+    return Site(category, "security", showcase, draft, scheduled, image, preview_url, in_review, sent_back)
 
 
 # ------------------------------------------------------------------ the pages
 
 
+def feedback_pages(site):
+    """ "Was this helpful?" (#16): after Yes, after No with the comment form, its errors, the confirmation."""
+    article = site.showcase
+    url = reverse("articles:feedback", args=[article.slug])
+    same_origin = {"HTTP_SEC_FETCH_SITE": "same-origin"}
+    reader = Client()
+    thanks = reader.post(url, {"helpful": "no"}, **same_origin)["Location"]
+    after_no = fetch(reader, thanks)
+    token = re.search(r'name="token" value="([^"]+)"', after_no).group(1)
+    return {
+        "feedback: after no, comment form": after_no,
+        "feedback: comment too long (400)": fetch(
+            reader, url, method="post", status=400, data={"token": token, "comment": "x" * 1001}
+        ),
+        "feedback: comment sent": fetch(reader, url, method="post", data={"token": token, "comment": "Step 3 fails"}),
+        "feedback: after yes": fetch(Client(), url, method="post", data={"helpful": "yes"}, **same_origin),
+        "feedback: already answered": fetch(reader, url, method="post", data={"helpful": "yes"}, **same_origin),
+        "feedback: confirm": fetch(Client(), url, method="post", data={"helpful": "yes"}),
+        "feedback: bad input (400)": fetch(Client(), url, method="post", status=400, data={"helpful": "maybe"}),
+    }
+
+
 def public_pages(site):
     reader = Client()
     search = reverse("articles:search")
+    # The showcase is overdue for review: its page shows the reader's notice (#16).
+    long_ago = timezone.now() - timedelta(days=430)
+    Article.objects.filter(pk=site.showcase.pk).update(last_reviewed_at=long_ago, review_due_at=long_ago)
     pages = {
         "home": fetch(reader, "/"),
         "category": fetch(reader, site.category.get_absolute_url()),
@@ -240,6 +283,13 @@ def admin_pages(site, user, role):
         "published": fetch(client, change_url(site.showcase)),
         "revisions": fetch(client, history),
         "revisions, diff": fetch(client, history, data={"from": revisions[-1].pk, "to": revisions[0].pk}),
+        "link report": fetch(client, reverse("admin:articles_article_link_report")),
+        "least helpful": fetch(client, reverse("admin:articles_article_helpfulness")),
+        "reader feedback": fetch(client, reverse("admin:articles_feedback_changelist")),
+        "reader feedback, mine": fetch(
+            client, reverse("admin:articles_feedback_changelist"), data={"helpful__exact": 0, "owner": "me"}
+        ),
+        "articles needing review": fetch(client, article_list, data={"review": "needed", "owner": "me"}),
         "images": fetch(client, reverse("admin:articles_image_changelist")),
         "add image": fetch(client, reverse("admin:articles_image_add")),
         "image": fetch(client, reverse("admin:articles_image_change", args=[site.image.pk])),
@@ -252,6 +302,12 @@ def admin_pages(site, user, role):
             client, reverse("admin:password_change"), method="post", data={"old_password": "wrong"}
         ),
         "draft article page (staff)": fetch(client, draft.get_absolute_url()),
+        "in review": fetch(client, change_url(site.in_review)),
+        "changes requested": fetch(client, change_url(site.sent_back)),
+        "changes requested, history": fetch(
+            client, reverse("admin:articles_article_revisions", args=[site.sent_back.pk])
+        ),
+        "articles, in review": fetch(client, article_list, data={"state": "in_review"}),
     }
     if role == "editor":
         pages |= {
@@ -272,6 +328,10 @@ def admin_pages(site, user, role):
                 data=form_data(site.showcase, edit_version=site.showcase.version - 1, body="Mine"),
             ),
             "add category": fetch(client, reverse("admin:articles_category_add")),
+            "review page": fetch(client, reverse("admin:articles_article_review", args=[site.in_review.pk])),
+            "review page, published before": fetch(
+                client, reverse("admin:articles_article_review", args=[site.showcase.pk])
+            ),
             "delete article": fetch(client, reverse("admin:articles_article_delete", args=[site.scheduled.pk])),
             "article history (Django's)": fetch(client, reverse("admin:articles_article_history", args=[draft.pk])),
             "articles, after an action": fetch(
@@ -358,6 +418,7 @@ CANARY_HTML = '<!doctype html><html lang="en"><title>x</title><form><form></form
 def test_every_page_a_reader_or_an_editor_sees_is_valid_html(site, editor, author, tmp_path):
     pages = {
         **public_pages(site),
+        **feedback_pages(site),
         # The author first: the editor's pages publish the scheduled article.
         **admin_pages(site, author, "author"),
         **admin_pages(site, editor, "editor"),
