@@ -236,15 +236,23 @@ def _scheduled_in_category():
 
 
 def _scheduled_with_tag():
+    """Per tag, how many scheduled articles it has; None when nothing is scheduled.
+
+    The scheduled articles' ids are read first (one small query, an index range
+    above now), so that each tag's count is a few probes of the unique index on
+    (content type, article, tag), never a scan of a tag's tens of thousands of
+    taggings (which the planner chooses when given a subquery instead).
+    """
     from taggit.models import TaggedItem
 
     from articles.models import Article
 
+    scheduled = list(Article.objects.scheduled().values_list("pk", flat=True))
+    if not scheduled:
+        return None
     return (
         TaggedItem.objects.filter(
-            tag_id=OuterRef("object_id"),
-            content_type_id=_article_content_type_id(),
-            object_id__in=Article.objects.scheduled().values("pk"),
+            content_type_id=_article_content_type_id(), object_id__in=scheduled, tag_id=OuterRef("object_id")
         )
         .order_by()
         .values("tag_id")
@@ -266,6 +274,8 @@ def public_counts(kind: str):
     from articles.models import ListingCount
 
     scheduled = _scheduled_in_category() if kind == CATEGORY else _scheduled_with_tag()
+    if scheduled is None:
+        return ListingCount.objects.filter(kind=kind).annotate(public=F("published"))
     return ListingCount.objects.filter(kind=kind).annotate(
         public=F("published") - Coalesce(Subquery(scheduled, output_field=IntegerField()), Value(0))
     )

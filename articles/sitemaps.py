@@ -17,18 +17,22 @@ from urllib.parse import quote
 
 from django.contrib import sitemaps
 from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import escape
+from django.utils.http import http_date
 
 from articles.listing import Listing, ListingPaginator, url_prefix
 from articles.models import Article, Category
 from articles.querysets import public_tags
 
 # The protocol allows 50,000; this keeps each file fast to build and to fetch.
-ARTICLES_PER_FILE = 10_000
+ARTICLES_PER_FILE = 5_000
 
 
 class Sitemap(sitemaps.Sitemap):
@@ -133,3 +137,36 @@ def index(request, sitemaps=SITEMAPS, sitemap_url_name="articles:sitemap-section
         url = request.build_absolute_uri(reverse(sitemap_url_name, kwargs={"section": section}))
         files += [SitemapIndexItem(url if page == 1 else f"{url}?p={page}") for page in range(1, pages + 1)]
     return TemplateResponse(request, "sitemap_index.xml", {"sitemaps": files}, content_type="application/xml")
+
+
+@x_robots_tag
+def section(request, section, sitemaps=SITEMAPS):
+    """One sitemap file (`?p=N` for later pages), written directly rather than through a template.
+
+    Django's `sitemap.xml` template and per-item dictionaries took most of a
+    second for 10,000 URLs; this writes the same elements in a small fraction of it.
+    """
+    if section not in sitemaps:
+        raise Http404(f"No sitemap section {section!r}")
+    site = sitemaps[section]()
+    try:
+        page = site.paginator.page(request.GET.get("p", 1))
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404("No such sitemap page") from None
+    origin = f"{request.scheme}://{request.get_host()}"
+    has_lastmod = hasattr(site, "lastmod")
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n']
+    latest = None
+    for item in page.object_list:
+        lastmod = site.lastmod(item) if has_lastmod else None
+        parts.append(f"<url><loc>{escape(origin + site.location(item))}</loc>")
+        if lastmod is not None:
+            latest = lastmod if latest is None else max(latest, lastmod)
+            day = timezone.localtime(lastmod).date() if timezone.is_aware(lastmod) else lastmod.date()
+            parts.append(f"<lastmod>{day.isoformat()}</lastmod>")
+        parts.append(f"<changefreq>{site.changefreq}</changefreq><priority>{site.priority}</priority></url>\n")
+    parts.append("</urlset>\n")
+    response = HttpResponse("".join(parts), content_type="application/xml")
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest.timestamp())
+    return response
