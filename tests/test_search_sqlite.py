@@ -35,6 +35,11 @@ for q in ["refresh token", "webhook signature", "'", "- or !", "🔥", "N+1"]:
         "slugs": re.findall(r'data-article="([^"]+)"', html),
         "marks": html.count("<mark>"),
     }
+typo = client.get("/search/", {"q": "idempotncy keys"}).content.decode()
+out["typo"] = {
+    "suggestion": re.findall(r'data-suggestion="([^"]+)"', typo),
+    "slugs": re.findall(r'data-article="([^"]+)"', typo),
+}
 draft = Article.objects.get(slug="load-testing-with-k6")
 draft.status = "draft"
 draft.save()
@@ -66,5 +71,8 @@ def test_search_page_works_on_sqlite_with_fts5(tmp_path):
     for q in ["'", "- or !", "🔥"]:
         assert out[q]["status"] == 200
     assert out["N+1"]["count"] > 0
+    # Typo correction from the stored vocabulary works on SQLite too.
+    assert out["typo"]["suggestion"] == ["idempotency keys"]
+    assert out["typo"]["slugs"][0] == "api-idempotency-safe-retries-for-mutations"
     assert "load-testing-with-k6" not in out["after_unpublish"]
     assert out["deleted"] and "designing-a-reliable-webhook-system" not in out["deleted"]

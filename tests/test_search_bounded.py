@@ -1,0 +1,157 @@
+"""Search bounded by design (#14): what a search costs does not grow with the number of matches.
+
+The caps in articles/search.py are lowered here so that a dozen articles act
+like a common word at 100,000 articles.
+"""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from articles import search
+from articles.models import Article
+from tests.search_helpers import result_count, result_slugs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small_caps(monkeypatch):
+    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 6)
+    monkeypatch.setattr(search, "RANK_NEWEST", 4)
+    monkeypatch.setattr(search, "RANK_TITLE", 2)
+    monkeypatch.setattr(search, "MAX_RESULTS", 4)
+    monkeypatch.setattr(search, "FACET_SAMPLE", 6)
+    monkeypatch.setattr("articles.views.SEARCH_PAGE_SIZE", 2)
+
+
+@pytest.fixture
+def many(article_factory, category):
+    """12 articles about gizmos, newest first; the oldest has the word in its title."""
+    now = timezone.now()
+    articles = [
+        article_factory(
+            category=category,
+            title=f"Note {n}",
+            body="A paragraph about a gizmo.",
+            tags=["gadgets"] if n % 2 else ["tools"],
+            published_at=now - timedelta(days=1 + n),
+        )
+        for n in range(11)
+    ]
+    articles.append(
+        article_factory(
+            category=category,
+            title="Gizmo handbook",
+            body="Everything about the gizmo.",
+            tags=["tools"],
+            published_at=now - timedelta(days=30),
+        )
+    )
+    return articles
+
+
+def get(client, **params):
+    return client.get(reverse("articles:search"), params)
+
+
+def test_past_the_threshold_the_count_is_an_estimate_and_says_about(client, small_caps, many):
+    html = get(client, q="gizmo").content.decode()
+    assert "data-estimated" in html
+    assert re.search(r"About [\d,]+ results for “gizmo”", html)
+    assert result_count(html) >= 7
+    assert "The first 4 are shown, over 2 pages" in html
+
+
+def test_below_the_threshold_the_count_is_exact(client, small_caps, article_factory, category):
+    for n in range(3):
+        article_factory(category=category, title=f"Widget {n}")
+    html = get(client, q="widget").content.decode()
+    assert result_count(html) == 3
+    assert "data-estimated" not in html
+    assert "3 results for “widget”" in html
+
+
+def test_a_title_match_is_ranked_even_when_older_than_the_newest_candidates(client, small_caps, many):
+    assert result_slugs(get(client, q="gizmo").content.decode())[0] == many[-1].slug
+
+
+def test_a_page_past_the_cap_is_refused_with_a_message_not_computed(client, small_caps, many):
+    assert get(client, q="gizmo", page=2).status_code == 200
+    response = get(client, q="gizmo", page=3)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Search results go 2 pages deep (the first 4 results), so there is no page 3." in html
+    assert "narrow the search" in html
+
+
+def test_the_same_cap_holds_for_newest_first_and_for_filters_without_words(client, small_caps, many):
+    assert get(client, q="gizmo", sort="newest", page=3).status_code == 404
+    assert get(client, tag="tools", page=2).status_code == 200
+    assert get(client, category="product-engineering", page=3).status_code == 404
+
+
+def test_facets_past_the_threshold_are_estimated_and_marked(client, small_caps, many):
+    html = get(client, q="gizmo").content.decode()
+    assert re.search(r'data-facet-count="\d+"><span class="visually-hidden">about </span>≈', html)
+
+
+def test_facets_below_the_threshold_are_exact(client, small_caps, article_factory, category):
+    for n in range(3):
+        article_factory(category=category, title=f"Widget {n}", tags=["gadgets"])
+    html = get(client, q="widget").content.decode()
+    assert 'data-facet-count="3">3</span>' in html
+    assert "≈" not in html
+
+
+def test_ranking_reads_only_the_candidates(small_caps, many):
+    ranked = search.ranked(Article.objects.published(), "gizmo")
+    # The newest 4 and the newest 2 with "gizmo" in the title: 6 at most, of 12 matches.
+    assert ranked.count() == 5
+    assert many[-1].pk in set(ranked.values_list("pk", flat=True))
+
+
+def test_the_api_searches_the_same_bounded_results(client, small_caps, many):
+    outcome = search.run(Article.objects.published(), "gizmo")
+    body = client.get("/api/v1/articles", {"q": "gizmo", "limit": 100}).json()
+    assert [item["slug"] for item in body["items"]] == list(outcome.results.values_list("slug", flat=True))
+    assert body["items"][0]["slug"] == many[-1].slug
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is the PostgreSQL planner's")
+def test_the_estimate_is_never_below_what_was_counted(small_caps, many):
+    outcome = search.run(Article.objects.published(), "gizmo")
+    assert not outcome.exact
+    assert outcome.estimated_total() >= search.COUNT_EXACT_UP_TO + 1
+
+
+def queries_for(client, **params):
+    get(client, **params)  # warm the content-type cache
+    with CaptureQueriesContext(connection) as captured:
+        assert get(client, **params).status_code == 200
+    return len(captured)
+
+
+def test_a_search_runs_a_fixed_number_of_queries_whatever_the_number_of_matches(client, article_factory, category):
+    for n in range(3):
+        article_factory(category=category, title=f"Gizmo {n}", tags=["gadgets", "tools"])
+    few = {
+        "words": queries_for(client, q="gizmo"),
+        "newest": queries_for(client, q="gizmo", sort="newest"),
+        "filtered": queries_for(client, q="gizmo", tag="tools"),
+        "typo": queries_for(client, q="gizmp"),
+    }
+    for n in range(40):
+        article_factory(category=category, title=f"Gizmo {n} again", tags=["gadgets", "tools"])
+    many = {
+        "words": queries_for(client, q="gizmo"),
+        "newest": queries_for(client, q="gizmo", sort="newest"),
+        "filtered": queries_for(client, q="gizmo", tag="tools"),
+        "typo": queries_for(client, q="gizmp"),
+    }
+    assert many == few
