@@ -164,8 +164,8 @@ def corpus(size: int = CAP) -> dict[str, str]:
         "python fences": fill("```python\n```\n", size),
         "tilde fences": fill("~~~\n", size),
         "indented code": fill("    code\n", size),
-        "one big python block": "```python\n" + fill("def f(x): return x  # c\n", size - 14) + "\n```\n",
-        "one big block of brackets": "```python\n" + fill("([{'\"", size - 14) + "\n```\n",
+        "one big python block": "```python\n" + fill("def f(x): return x  # c\n", size - 15) + "\n```\n",
+        "one big block of brackets": "```python\n" + fill("([{'\"", size - 15) + "\n```\n",
         # Megabyte-long lines are over the cap; at the cap, one line.
         "one long line": fill("a", size),
         "one long line of words": fill("word ", size),

@@ -47,7 +47,7 @@ FORBIDDEN_TAGS = {
     "style", "base", "meta", "link", "template", "noscript", "h1",
 }  # fmt: skip
 TASK_LIST_CHECKBOX = {("type", "checkbox"), ("disabled", ""), ("checked", ""), ("aria-label", "Task")}
-SAFE_URL = re.compile(r"^(https?://|mailto:|#|/|[\w.-]+(/|$))", re.IGNORECASE)
+SAFE_URL = re.compile(r"^(https?://|mailto:|#|/|[\w.-]+(/|$)|$)", re.IGNORECASE)  # empty: this page
 
 
 class Inspector(HTMLParser):
