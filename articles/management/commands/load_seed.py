@@ -16,3 +16,5 @@ class Command(BaseCommand):
         )
         for slug in report.kept_edited:
             self.stdout.write(f"  kept (edited since it was loaded): {slug}")
+        for problem in report.refused:
+            self.stderr.write(f"  {problem}")
