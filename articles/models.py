@@ -212,7 +212,10 @@ class ArticleRevision(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField()
     note = models.CharField(max_length=200, blank=True)
-    reviewed = models.BooleanField(default=False, help_text="This version was confirmed accurate (a review).")
+    # db_default: a process from before this column (a rolling deploy) still inserts revisions.
+    reviewed = models.BooleanField(
+        default=False, db_default=False, help_text="This version was confirmed accurate (a review)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
