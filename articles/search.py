@@ -12,6 +12,7 @@ counted or snippeted for readers.
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from itertools import islice, product
 
@@ -142,20 +143,24 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
 # Bounded by design, so that no query costs more with 100,000 articles than
 # with a few thousand (README, "Search"):
 # - matching goes through the GIN index on `search_vector`;
-# - counts are exact up to COUNT_EXACT_UP_TO, past it an estimate ("about");
+# - counts are exact up to COUNT_EXACT_UP_TO, past it an estimate ("about"):
+#   the planner's, which is trusted without counting at all when it says more
+#   than TRUST_ESTIMATE_ABOVE (a common word: counting even a capped number of
+#   matches reads each one's row);
 # - ranking reads the whole search document of RANK_NEWEST + RANK_TITLE
 #   candidates at most: the newest matches, and the newest whose title matches
 #   (a GIN index on the title's tsvector finds those without reading documents);
 # - readers can page through the first MAX_RESULTS results, no deeper;
-# - facets count the newest FACET_SAMPLE matches, scaled to the estimate past it;
+# - facets count FACET_SAMPLE matches, scaled to the estimate past them;
 # - snippets (ts_headline) are made for the page shown only.
 # Below these numbers (every search of the 52 seed articles) nothing is cut.
 
-COUNT_EXACT_UP_TO = 1_000
-RANK_NEWEST = 500
-RANK_TITLE = 200
-MAX_RESULTS = 500
-FACET_SAMPLE = 1_000
+COUNT_EXACT_UP_TO = 500
+TRUST_ESTIMATE_ABOVE = 10_000
+RANK_NEWEST = 300
+RANK_TITLE = 100
+MAX_RESULTS = 300
+FACET_SAMPLE = 500
 
 assert MAX_RESULTS <= RANK_NEWEST <= COUNT_EXACT_UP_TO <= FACET_SAMPLE  # noqa: S101 (what the paging relies on)
 
@@ -219,34 +224,60 @@ def ranked(base, q: str):
     from articles.models import Article
 
     newest = match(base, q).order_by("-published_at", "-id").values("pk")[:RANK_NEWEST]
-    if connection.vendor == "postgresql":
-        by_title = (
-            match(base, q)
-            .annotate(title_document=SearchVector("title", config=CONFIG))
-            .filter(title_document=reader_query(q))
-            .order_by("-published_at", "-id")
-            .values("pk")[:RANK_TITLE]
-        )
-        candidates = newest.union(by_title)
-    else:
-        candidates = newest
-    return Article.objects.filter(pk__in=candidates).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
+    if connection.vendor != "postgresql":
+        return Article.objects.filter(pk__in=newest).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
+    # Title matches through the title's GIN index alone, then the newest of
+    # them. "OFFSET 0" keeps the planner from walking the date index instead,
+    # testing every article's title on the way; the full match is checked on
+    # the few candidates only.
+    title_sql, title_params = (
+        base.annotate(title_document=SearchVector("title", config=CONFIG))
+        .filter(title_document=reader_query(q))
+        .order_by()
+        .values("pk", "published_at")
+        .query.sql_with_params()
+    )
+    newest_sql, newest_params = newest.query.sql_with_params()
+    candidates = RawSQL(  # noqa: S611 (Django's compiled SQL and its parameters)
+        f"({newest_sql}) UNION (SELECT t.pk FROM ({title_sql} OFFSET 0) t "  # noqa: S608
+        "ORDER BY t.published_at DESC, t.pk DESC LIMIT %s)",
+        (*newest_params, *title_params, RANK_TITLE),
+    )
+    return (
+        match(Article.objects.all(), q)
+        .filter(pk__in=candidates)
+        .annotate(rank=_rank(q))
+        .order_by("-rank", "-published_at", "-id")
+    )
 
 
 def count(queryset) -> tuple[int, bool]:
-    """(how many, exact): exact up to COUNT_EXACT_UP_TO, else COUNT_EXACT_UP_TO + 1 and False."""
+    """(how many, exact): exact up to COUNT_EXACT_UP_TO, else more than that and False.
+
+    When the planner expects more than TRUST_ESTIMATE_ABOVE, its estimate is
+    the answer and nothing is counted.
+    """
+    if connection.vendor == "postgresql" and (planned := _planned_rows(queryset)) > TRUST_ESTIMATE_ABOVE:
+        return _round(planned), False
     n = queryset.order_by().values("pk")[: COUNT_EXACT_UP_TO + 1].count()
     return n, n <= COUNT_EXACT_UP_TO
 
 
-def estimate(queryset) -> int:
-    """The planner's estimate of how many rows `queryset` has (never below what `count()` saw), rounded."""
-    if connection.vendor != "postgresql":
-        return queryset.order_by().count()  # SQLite (`make run`) counts: it need not be fast at scale.
+def _planned_rows(queryset) -> int:
     plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    rows = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_EXACT_UP_TO + 1)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _round(rows: int) -> int:
     digits = len(str(rows)) - 3  # three significant figures: "about 12,400"
     return round(rows, -digits) if digits > 0 else rows
+
+
+def estimate(queryset) -> int:
+    """The planner's estimate of how many rows `queryset` has (never below COUNT_EXACT_UP_TO + 1), rounded."""
+    if connection.vendor != "postgresql":
+        return queryset.order_by().count()  # SQLite (`make run`) counts: it need not be fast at scale.
+    return _round(max(_planned_rows(queryset), COUNT_EXACT_UP_TO + 1))
 
 
 def _fts5_query(q: str) -> str:
@@ -310,24 +341,24 @@ def highlight(snippet: str) -> str:
 def facets(outcome) -> dict:
     """How many results fall in each category and carry each tag.
 
-    Counted among the newest FACET_SAMPLE results: exact up to there (then the
-    sample is every result), past it scaled to the estimated total and marked
-    `estimated`.
+    Counted among FACET_SAMPLE results: exact up to there (then the sample is
+    every result), past it scaled to the estimated total and marked `estimated`.
     """
     from articles.models import Article
 
-    sample = list(outcome.matched.order_by("-published_at", "-id").values_list("pk", flat=True)[:FACET_SAMPLE])
+    # In no particular order: the cheapest FACET_SAMPLE matches to find (all of them when there are no more).
+    rows = list(outcome.matched.order_by().values_list("pk", "category__slug", "category__name")[:FACET_SAMPLE])
+    sample = [pk for pk, _, _ in rows]
     scale = outcome.estimated_total() / len(sample) if sample and not outcome.exact else 1.0
 
     def scaled(n: int) -> int:
         return n if scale == 1.0 else max(1, round(n * scale, -1) if n * scale >= 100 else round(n * scale))
 
-    categories = (
-        Article.objects.filter(pk__in=sample)
-        .values("category__slug", "category__name")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "category__name")
-    )
+    in_category = Counter((slug, name) for _, slug, name in rows)
+    categories = [
+        {"category__slug": slug, "category__name": name, "count": n}
+        for (slug, name), n in sorted(in_category.items(), key=lambda item: (-item[1], item[0][1]))
+    ]
     tags = (
         TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(Article), object_id__in=sample)
         .values("tag__slug", "tag__name")
@@ -374,7 +405,7 @@ class Outcome:
         return min(self.total, MAX_RESULTS)
 
     def estimated_total(self) -> int:
-        if self.exact:
+        if self.exact or self.total > COUNT_EXACT_UP_TO + 1:  # exact, or already the planner's estimate
             return self.total
         if not hasattr(self, "_estimate"):
             self._estimate = estimate(self.matched)

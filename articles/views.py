@@ -255,7 +255,8 @@ def search_view(request):
     # What every link that refines these results carries along.
     keep = {"sort": params["sort"], "verbatim": 1 if params["verbatim"] else None}
 
-    paginator = Paginator(outcome.results.for_listing(), SEARCH_PAGE_SIZE)
+    # Cards need neither bodies nor search documents; prepare_cards() adds the page's tags in one query.
+    paginator = Paginator(outcome.results.for_cards(), SEARCH_PAGE_SIZE)
     # Pages reach the first search.MAX_RESULTS results: no deeper page is computed.
     paginator.count = outcome.reachable
     number = params["page"] or 1
@@ -267,7 +268,7 @@ def search_view(request):
             )
         raise NotFound(f"There is no page {number} of these results; the last page is {paginator.num_pages}.")
     page = paginator.page(number)
-    articles = list(page.object_list)
+    articles = prepare_cards(list(page.object_list))
     snippet_query = search.any_word_query(q) if outcome.relaxed else outcome.query
     snippets = search.snippets([a.pk for a in articles], snippet_query) if q else {}
     correction = outcome.correction
