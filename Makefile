@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv vnu seed clean bench bench-scale
+.PHONY: run test lint format venv vnu seed clean bench bench-scale bench-markdown
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,11 @@ test: venv vnu
 # Writes bench/results.md and the table in README.md.
 bench: venv
 	bash bench/run.sh
+
+# Issue 12's targets for hostile Markdown: 100 ms to render, 200 ms through the live preview,
+# for every body in tests/hostile_corpus.py; writes bench/results-markdown.md.
+bench-markdown: venv
+	$(BIN)/python bench/markdown.py
 
 # Issue #14's table at 100,000 articles: production settings, no page cache, one client. Generates
 # the database kb_scale once (generate_corpus, tens of minutes) and reuses it; writes

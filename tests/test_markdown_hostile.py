@@ -5,16 +5,12 @@ Before cmark-gfm, Python-Markdown 3.11.3 took more than 8 s on `"[" * 5000`
 on a list nested 250 deep. `tests/hostile_corpus.py` has those bodies and a
 couple of hundred more, each at the 200 KB cap.
 
-Times are CPU time of this process (`time.process_time`), the best of up to
-three runs: the machine is shared (2 cores, other test runs beside this one),
-and waiting for a core is not rendering. The budget is 100 ms per body (200 ms
-through the preview endpoint), or four times what the two engines the issue
-asks for take on that body, cmark-gfm parsing and rendering it and nh3
-sanitising the result (plus 100 ms for the request), whichever is larger. On
-a loaded machine those two alone take up to about 200 ms on the densest
-200 KB bodies, and no pipeline built on them can be faster; what the budget
-catches is our own passes growing out of proportion. The linear-growth test
-compares a ratio, so it holds on a slow machine too.
+Speed targets are a benchmark's job, not a timed unit test's: `make
+bench-markdown` (bench/markdown.py) times every body against the 100 ms render
+and 200 ms preview targets. Here, every body must render, come out safe and
+shallow, and answer through the preview endpoint; and the linear-growth tests
+compare a ratio (10 KB against 200 KB of the same pattern), which holds on a
+slow or shared machine too.
 """
 
 import re
@@ -23,12 +19,10 @@ import time
 import pytest
 from django.urls import reverse
 
-from articles.rendering import MAX_DEPTH, _cmark_html, render_markdown, sanitise
+from articles.rendering import MAX_DEPTH, render_markdown
 from tests.hostile_corpus import CAP, corpus, fill
 from tests.test_rendering import problems_in
 
-RENDER_BUDGET = 0.100
-PREVIEW_BUDGET = 0.200
 CORPUS = corpus()
 
 
@@ -45,13 +39,6 @@ def cpu_time(function, runs=3, enough=None):
     return best
 
 
-def budget(body, base):
-    """`base`, or four times what cmark-gfm and nh3 take on `body` (plus what `base` allows beyond rendering)."""
-    html = render_markdown(body).html
-    engines = cpu_time(lambda: _cmark_html(body)) + cpu_time(lambda: sanitise(html))
-    return max(base, 4 * engines + (base - RENDER_BUDGET))
-
-
 def test_the_corpus_is_at_the_size_cap(settings):
     assert CAP == settings.ARTICLE_BODY_MAX_BYTES
     assert len(CORPUS) >= 190
@@ -59,15 +46,6 @@ def test_the_corpus_is_at_the_size_cap(settings):
     assert max(sizes) <= CAP
     # Every body is within 6% of the cap (tables, footnotes and staircases end on whole units).
     assert min(sizes) >= CAP * 0.94
-
-
-@pytest.mark.parametrize("name", list(CORPUS))
-def test_each_hostile_body_renders_within_budget(name):
-    body = CORPUS[name]
-    elapsed = cpu_time(lambda: render_markdown(body), enough=RENDER_BUDGET)
-    if elapsed >= RENDER_BUDGET:
-        limit = budget(body, RENDER_BUDGET)
-        assert elapsed < limit, f"{name}: {elapsed * 1000:.0f} ms, budget {limit * 1000:.0f} ms"
 
 
 @pytest.mark.parametrize("name", list(CORPUS))
@@ -161,18 +139,7 @@ def test_lone_surrogates_and_nul_bytes_do_not_break_rendering():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", list(CORPUS))
-def test_the_preview_endpoint_answers_each_hostile_body_within_budget(editor_client, name):
-    url = reverse("admin:articles_article_preview")
-    body = CORPUS[name]
-    response = None
-
-    def post():
-        nonlocal response
-        response = editor_client.post(url, {"body": body})
-
-    elapsed = cpu_time(post, enough=PREVIEW_BUDGET)
+def test_the_preview_endpoint_answers_each_hostile_body(editor_client, name):
+    response = editor_client.post(reverse("admin:articles_article_preview"), {"body": CORPUS[name]})
     assert response.status_code == 200
     assert "html" in response.json()
-    if elapsed >= PREVIEW_BUDGET:
-        limit = budget(body, PREVIEW_BUDGET)
-        assert elapsed < limit, f"{name}: {elapsed * 1000:.0f} ms, budget {limit * 1000:.0f} ms"
