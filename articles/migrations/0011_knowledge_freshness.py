@@ -27,6 +27,11 @@ def sqlite_count_triggers_on(apps, schema_editor):
         counts.rebuild(schema_editor.connection)
 
 
+def fire_deferred_checks(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def backfill(apps, schema_editor):
     from datetime import timedelta
 
@@ -197,5 +202,9 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
+        # The backfill updates rows that gained foreign keys in this migration; their
+        # deferred checks must fire before Django creates those keys' indexes at the
+        # end, or PostgreSQL refuses ("pending trigger events").
+        migrations.RunPython(fire_deferred_checks, migrations.RunPython.noop),
         migrations.RunPython(sqlite_count_triggers_on, sqlite_count_triggers_off),
     ]
