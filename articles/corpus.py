@@ -47,6 +47,7 @@ from taggit.models import Tag, TaggedItem
 
 from articles import caching, search, search_bulk
 from articles.models import Article, ArticleRevision, Category
+from articles.services import revision_of
 
 MARKER = "generated-corpus"
 SEED_ARTICLES = Path(__file__).resolve().parent / "seed" / "product-engineering"
@@ -561,24 +562,10 @@ def _write_batch(batch: list[Spec], derived: list[tuple], categories, tags, auth
             ),
             batch_size=CHUNK,
         )
-        ArticleRevision.objects.bulk_create(
-            (
-                ArticleRevision(
-                    article=article,
-                    created_at=article.updated_at,
-                    user=article.author,
-                    title=article.title,
-                    summary=article.summary,
-                    body=article.body,
-                    status=article.status,
-                    published_at=article.published_at,
-                    version=article.version,
-                    note="Generated corpus",
-                )
-                for article in rows
-            ),
-            batch_size=CHUNK,
-        )
+        revisions = [revision_of(article, by=article.author, note="Generated corpus") for article in rows]
+        for revision, article in zip(revisions, rows, strict=True):
+            revision.created_at = article.updated_at
+        ArticleRevision.objects.bulk_create(revisions, batch_size=CHUNK)
         timings["insert"] += time.monotonic() - t
         if not postgresql:
             t = time.monotonic()

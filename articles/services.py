@@ -259,8 +259,9 @@ def _keep_old_slug(article: Article, *, old_slug: str | None) -> None:
         SlugRedirect.objects.get_or_create(old_slug=old_slug, defaults={"article": article})
 
 
-def record_revision(*, article: Article, by=None, note: str = "", reviewed: bool = False) -> ArticleRevision:
-    return ArticleRevision.objects.create(
+def revision_of(article: Article, *, by=None, note: str = "", reviewed: bool = False) -> ArticleRevision:
+    """An unsaved snapshot of the article as it is now (bulk loaders create many at once)."""
+    return ArticleRevision(
         article=article,
         user=by,
         title=article.title,
@@ -272,6 +273,12 @@ def record_revision(*, article: Article, by=None, note: str = "", reviewed: bool
         note=note[:200],
         reviewed=reviewed,
     )
+
+
+def record_revision(*, article: Article, by=None, note: str = "", reviewed: bool = False) -> ArticleRevision:
+    revision = revision_of(article, by=by, note=note, reviewed=reviewed)
+    revision.save(force_insert=True)
+    return revision
 
 
 def _require_publisher(user) -> None:
