@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "articles",
+    "search",
 ]
 
 MIDDLEWARE = [
