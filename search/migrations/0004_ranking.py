@@ -4,6 +4,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [('search', '0003_analytics')]
+    dependencies = [('search', '0003_promotions_analytics')]
 
     operations = []

@@ -4,6 +4,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [('search', '0002_synonyms_promotions')]
+    dependencies = [('search', '0002_synonyms')]
 
     operations = []
