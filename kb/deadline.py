@@ -18,6 +18,10 @@ the request ends, so it goes back to the pool as it came. Outside requests
 
 `kb.middleware.QueryBudgetMiddleware` installs it on every database of the
 request; `kb.errors.too_expensive` answers both kinds of cancellation.
+
+A server that stops answering cannot cancel anything: each statement is also
+guarded by kb/dbguard.py's watchdog, which shuts the socket once the statement
+has outlived its limit by DB_STALL_GRACE_MS (#15).
 """
 
 import logging
@@ -27,9 +31,15 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import connections
+from django.db.backends.signals import connection_created
 from django.db.utils import OperationalError
 
+from kb import dbguard
+
 logger = logging.getLogger("kb.deadline")
+
+# A connection drawn from the pool means the database answers again: stop failing fast.
+connection_created.connect(dbguard.connection_created, dispatch_uid="kb.dbguard")
 
 _deadline: ContextVar[float | None] = ContextVar("kb_request_deadline", default=None)
 
@@ -51,12 +61,16 @@ def _statement_limit(connection, sql, execute, *args):
     if left <= 0:
         raise RequestTooExpensive(f"The request's database time ({settings.DB_REQUEST_TIMEOUT_MS} ms) is used up.")
     default = settings.DB_STATEMENT_TIMEOUT_MS or float("inf")
-    if left < default:
-        # On the raw connection: this statement is not one of the request's own.
-        with connection.wrap_database_errors:
-            connection.connection.execute(f"SET statement_timeout = {max(left, 1)}")
-        connection.kb_statement_timeout_lowered = True
-    return execute(sql, *args)
+    # statement_timeout is the server's to enforce: a peer that stops answering never sends the
+    # cancellation, so past the statement's limit and a grace, the watchdog shuts the socket.
+    silent_for = (min(left, default) + settings.DB_STALL_GRACE_MS) / 1000
+    with dbguard.guard_connection(connection.connection, silent_for):
+        if left < default:
+            # On the raw connection: this statement is not one of the request's own.
+            with connection.wrap_database_errors:
+                connection.connection.execute(f"SET statement_timeout = {max(left, 1)}")
+            connection.kb_statement_timeout_lowered = True
+        return execute(sql, *args)
 
 
 def _wrapper(execute, sql, params, many, context):
@@ -70,7 +84,8 @@ def _restore(connection) -> None:
     if connection.connection is None:
         return
     try:
-        connection.connection.execute("RESET statement_timeout")
+        with dbguard.guard_connection(connection.connection, settings.DB_CHECK_TIMEOUT_MS / 1000):
+            connection.connection.execute("RESET statement_timeout")
     except Exception:  # noqa: BLE001
         # A broken connection is found and replaced by the pool's check when next drawn;
         # one in a failed transaction is rolled back on its return, which undoes the SET too.

@@ -74,5 +74,8 @@ def server_error(request) -> HttpResponse:
     if is_too_expensive(sys.exc_info()[1]):
         return too_expensive(request, sys.exc_info()[1])
     if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        from kb.dbguard import breaker
+
+        breaker.trip()  # the next requests fail fast until it answers
         return database_unavailable(request)
     return HttpResponseServerError(loader.render_to_string("500.html"))

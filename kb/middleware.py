@@ -11,7 +11,7 @@ import csp.utils
 from django.conf import settings
 from django.utils.functional import empty
 
-from kb import deadline, errors
+from kb import dbguard, deadline, errors
 from kb.jsonlog import current_request_id
 
 request_logger = logging.getLogger("kb.request")
@@ -98,7 +98,12 @@ class DatabaseUnavailableMiddleware:
             # The database is fine; this request asked too much of it (kb/deadline.py).
             return errors.too_expensive(request, exception)
         if isinstance(exception, errors.DATABASE_UNAVAILABLE):
-            errors.logger.error("Database unavailable: %s", exception, exc_info=exception)
+            if dbguard.breaker.is_open:
+                # Known already: one line, not a traceback per request for the whole outage.
+                errors.logger.warning("Database unavailable (failing fast): %s", type(exception).__name__)
+            else:
+                errors.logger.error("Database unavailable: %s", exception, exc_info=exception)
+            dbguard.breaker.trip()  # the next requests fail fast until it answers (kb/dbguard.py)
             return errors.database_unavailable(request)
         return None
 

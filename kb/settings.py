@@ -131,6 +131,20 @@ if not 0 < DB_REQUEST_TIMEOUT_MS < GUNICORN_TIMEOUT * 1000:
         f"DB_REQUEST_TIMEOUT_MS ({DB_REQUEST_TIMEOUT_MS}) must be above 0 and below GUNICORN_TIMEOUT "
         f"({GUNICORN_TIMEOUT} s)."
     )
+# A database that stops answering without closing the connection (kb/dbguard.py): the kernel gives up
+# on a dead network after DB_TCP_USER_TIMEOUT_MS of unacknowledged data, or keepalive probes unanswered
+# for DB_KEEPALIVES_IDLE + 3 x DB_KEEPALIVES_INTERVAL s; a peer that acknowledges but never answers (a
+# hung proxy) has its socket shut by a watchdog DB_STALL_GRACE_MS after the statement's own timeout,
+# and a pooled connection's check before reuse is given DB_CHECK_TIMEOUT_MS.
+DB_TCP_USER_TIMEOUT_MS = env_int("DB_TCP_USER_TIMEOUT_MS", 5_000)
+DB_KEEPALIVES_IDLE = env_int("DB_KEEPALIVES_IDLE", 5)
+DB_KEEPALIVES_INTERVAL = env_int("DB_KEEPALIVES_INTERVAL", 2)
+DB_STALL_GRACE_MS = env_int("DB_STALL_GRACE_MS", 1_000)
+DB_CHECK_TIMEOUT_MS = env_int("DB_CHECK_TIMEOUT_MS", 500)
+# While the database is down, a probe tries to connect this often; until it succeeds requests fail fast.
+DB_PROBE_INTERVAL_MS = env_int("DB_PROBE_INTERVAL_MS", 500)
+if DB_REQUEST_TIMEOUT_MS + DB_STALL_GRACE_MS >= GUNICORN_TIMEOUT * 1000:
+    raise ImproperlyConfigured("DB_REQUEST_TIMEOUT_MS + DB_STALL_GRACE_MS must stay below GUNICORN_TIMEOUT.")
 
 
 def _postgresql(database: dict) -> dict:
@@ -145,11 +159,18 @@ def _postgresql(database: dict) -> dict:
         "CONN_MAX_AGE": 0,
         # With a pool, this makes Django pass psycopg_pool's check_connection:
         # a connection that died with a server restart is found when drawn
-        # and replaced, instead of failing the request that drew it.
+        # and replaced, instead of failing the request that drew it
+        # (kb/dbguard.py bounds it in time, for one that hangs instead).
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             **options,
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            # libpq's TCP options, on every connection (kb/dbguard.py says what each bounds).
+            "keepalives": 1,
+            "keepalives_idle": DB_KEEPALIVES_IDLE,
+            "keepalives_interval": DB_KEEPALIVES_INTERVAL,
+            "keepalives_count": 3,
+            "tcp_user_timeout": DB_TCP_USER_TIMEOUT_MS,
             "options": " ".join(filter(None, [options.get("options"), statement_timeout])),
             "pool": {
                 "min_size": DB_POOL_MIN_SIZE,
