@@ -124,15 +124,26 @@ def search_rank_factor():
 DASHBOARD_ITEMS = 8
 
 
-def zero_result_searches(user, *, since=None):
-    """HOOK (search analytics, not built yet): this week's top searches that found nothing.
+# Set by the search app (search/apps.py), so that articles never imports search.
+_zero_result_provider = None
 
-    Return a list of `(query, times)` once searches are recorded; the
-    dashboard (templates/admin/includes/dashboard.html) shows the list as
-    soon as this returns something other than None, linked to the analytics'
-    changelist. Until then it returns None and the dashboard leaves it out.
+
+def provide_zero_result_searches(provider) -> None:
+    """Register `provider(user, since=...)`, returning [(query, times)] or None: search analytics (#13)."""
+    global _zero_result_provider
+    _zero_result_provider = provider
+
+
+def zero_result_searches(user, *, since=None):
+    """This week's top searches that found nothing, as `[(query, times)]`, or None to leave the list out.
+
+    The search app's analytics provide it (None for users who may not see
+    its report); the dashboard (templates/admin/includes/dashboard.html)
+    shows the list, linked to the search report, whenever this is not None.
     """
-    return None
+    if _zero_result_provider is None:
+        return None
+    return _zero_result_provider(user, since=since)
 
 
 def dashboard(user, now=None) -> dict:

@@ -243,6 +243,16 @@ EXPENSIVE_CONCURRENCY_PER_HOST = env_int("EXPENSIVE_CONCURRENCY_PER_HOST", max(1
 EXPENSIVE_SLOTS_DIR = env_str("EXPENSIVE_SLOTS_DIR")
 EXPENSIVE_BUSY_RETRY_AFTER = 2
 
+# Search analytics (#13, search/analytics.py): each search page view and opened result, recorded by a
+# beacon; no address, user or cookie. Rows older than the retention are deleted (purge_search_log).
+SEARCH_ANALYTICS = env_bool("SEARCH_ANALYTICS", default=True)
+SEARCH_LOG_RETENTION_DAYS = env_int("SEARCH_LOG_RETENTION_DAYS", 180)
+if SEARCH_LOG_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SEARCH_LOG_RETENTION_DAYS must be at least 1.")
+# Beacons recorded a minute: per client address, and for the whole site (what the log can grow by).
+SEARCH_LOG_RATE_PER_MINUTE = env_int("SEARCH_LOG_RATE_PER_MINUTE", 60)
+SEARCH_LOG_MAX_PER_MINUTE = env_int("SEARCH_LOG_MAX_PER_MINUTE", 3000)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
