@@ -29,13 +29,21 @@ headers included, without the middleware in between. Signed-in users (staff
 see draft banners and edit links) never read or write the cache, and neither
 does any response that is not a plain 200 or that sets a cookie.
 
+Entries are stored compressed (kb/compression.py): brotli and gzip at their
+slowest, smallest settings, once, when stored, beside the page itself, each
+sent as is to the clients that accept it. A hit spends no CPU on compression.
+
 Every response from these views carries Cache-Control; cacheable ones also
 an ETag and Last-Modified, which ConditionalGetMiddleware compares with
-If-None-Match / If-Modified-Since to answer 304.
+If-None-Match / If-Modified-Since to answer 304. Last-Modified is when the
+content shown last changed, not when the entry was built (`_last_modified`),
+so it stays the same across rebuilds for as long as the page does.
 
-If the cache is unreachable, pages are rendered uncached; a change saved while
-it is unreachable cannot bump the version, so PAGE_CACHE_SECONDS bounds how
-long an entry can live.
+If the cache is unreachable, pages are rendered uncached. A change saved
+meanwhile could not bump the version, and entries stored before it would match
+again once the cache is back; so a process that found the cache unreachable,
+for any reason, bumps the version as soon as it reaches it again, before it
+serves anything from it (`_recover`).
 """
 
 import functools
@@ -44,6 +52,7 @@ import logging
 import math
 import time
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -53,10 +62,11 @@ from django.db.models import Min
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers, set_response_etag
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 from redis.exceptions import RedisError
 
 from articles.version_watch import VersionWatch
+from kb import compression
 from kb.cache import RedisCache
 
 logger = logging.getLogger("articles.caching")
@@ -72,7 +82,7 @@ _STORED_HEADERS = {
     "x-robots-tag",
     "link",
     # Set by `_public` before storing, so a hit served by PageCacheMiddleware needs nothing more.
-    "etag",
+    # (The ETag is kept apart: each encoding has its own.)
     "last-modified",
     "cache-control",
     "vary",
@@ -97,15 +107,44 @@ def _start_version() -> int:
     return cache.get(VERSION_KEY)
 
 
+def _new_version() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no counter yet: a fresh one differs from every old value
+        _start_version()
+    cache.set(CHANGED_AT_KEY, time.time(), timeout=None)
+    # Every entry older than this version is dead, whatever this process missed before.
+    global _missed_changes
+    _missed_changes = False
+
+
 def _bump() -> None:
     try:
-        try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # no counter yet: a fresh one differs from every old value
-            _start_version()
-        cache.set(CHANGED_AT_KEY, time.time(), timeout=None)
+        _new_version()
     except CACHE_ERRORS:
-        logger.exception("Could not invalidate cached pages: the cache is unreachable")
+        cache_unreachable()
+        logger.exception("Could not invalidate cached pages: the cache is unreachable; will when it is back")
+
+
+# Whether this process found the cache unreachable since it last started a version. A change saved
+# meanwhile, here or in another process, may not have bumped the version; `_recover` makes up for it.
+_missed_changes = False
+
+
+def cache_unreachable() -> None:
+    global _missed_changes
+    _missed_changes = True
+
+
+def _recover() -> None:
+    """Start a new version, once the cache answers again after this process found it unreachable.
+
+    Not only the process whose bump failed: every one that noticed the outage
+    does it (each bump costs every page one render), so the bump is not lost
+    if that one process has exited meanwhile.
+    """
+    _new_version()
+    logger.info("Page cache reachable again: started a new content version")
 
 
 def content_changed() -> None:
@@ -126,16 +165,26 @@ def content_changed() -> None:
 
 
 @functools.cache
-def release() -> str:
-    """Changes whenever code, templates or static files change, i.e. with every deploy that alters a page."""
-    digest = hashlib.sha256()
+def _release() -> tuple[str, int]:
+    digest, newest = hashlib.sha256(), 0
     base = Path(settings.BASE_DIR)
     for folder in ("kb", "articles", "templates", "static"):
         for path in sorted((base / folder).rglob("*")):
             if path.suffix in {".py", ".html", ".css", ".js", ".svg", ".json"} and path.is_file():
                 digest.update(str(path.relative_to(base)).encode())
                 digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+                newest = max(newest, int(path.stat().st_mtime))
+    return digest.hexdigest()[:16], newest
+
+
+def release() -> str:
+    """Changes whenever code, templates or static files change, i.e. with every deploy that alters a page."""
+    return _release()[0]
+
+
+def release_time() -> int:
+    """When the newest file of the release was written: no page of this release is older than that."""
+    return _release()[1]
 
 
 def page_key(request) -> str:
@@ -175,14 +224,18 @@ def lookup(request) -> dict | None:
     """The entry for this request if it is at the current content version, else None.
 
     Leaves `request._page_cache` as (key, version) for storing the page after
-    a miss, or None when the cache is unreachable. Asked again for the same
-    request, it answers from there without another round trip.
+    a miss, or None when the cache is unreachable, and `request._page_cache_previous`
+    as the entry a miss replaces, if any (`_last_modified` compares with it).
+    Asked again for the same request, it answers from there without another
+    round trip.
     """
     state = getattr(request, "_page_cache", _NOT_LOOKED_UP)
     if state is not _NOT_LOOKED_UP:
         return getattr(request, "_page_cache_entry", None)
-    request._page_cache_entry = None
+    request._page_cache_entry = request._page_cache_previous = None
     try:
+        if _missed_changes:
+            _recover()
         key = page_key(request)
         local = _local_entries.get(key)
         if local is not None and local["expires_at"] <= time.time():
@@ -197,14 +250,17 @@ def lookup(request) -> dict | None:
             version = found.get(VERSION_KEY)
             if version is None:
                 version = _start_version()
-            local = local if local is not None and local["version"] == version else None
+            if local is not None and local["version"] != version:
+                request._page_cache_previous, local = local, None
     except CACHE_ERRORS:
+        cache_unreachable()
         logger.warning("Page cache unreachable; rendering uncached", exc_info=True)
         request._page_cache = None
         return None
     request._page_cache = (key, version)
     entry = local if local is not None else found.get(key)
     if entry is None or entry["version"] != version:
+        request._page_cache_previous = entry or request._page_cache_previous
         return None
     if entry is not local:
         _remember(key, entry)
@@ -220,7 +276,10 @@ def _watched_version() -> int | None:
     watch = getattr(backend, "_version_watch", None)
     if watch is None:
         watch = backend._version_watch = VersionWatch(
-            backend.redis(), backend.make_and_validate_key(VERSION_KEY), lambda: backend.get(VERSION_KEY)
+            backend.redis(),
+            backend.make_and_validate_key(VERSION_KEY),
+            lambda: backend.get(VERSION_KEY),
+            on_lost=cache_unreachable,
         )
     return watch.version()
 
@@ -254,17 +313,17 @@ class SentPageMiddleware:
     middleware below, this process keeps its copy with every header it left
     with: the security headers, CSP and X-Frame-Options as well as the page's
     own. The next request for the same absolute URL at the same content
-    version gets those bytes and headers again, skipping seven middleware each
-    way: a fifth of the cost of a hit.
+    version, accepting the same encoding, gets those bytes and headers again,
+    skipping eight middleware each way: a fifth of the cost of a hit.
 
     What makes the copy equal to what the middleware below would produce: the
-    key holds the scheme, host, path and query, which is all those headers
-    depend on for an anonymous GET without cookies; an http request that
-    SECURE_SSL_REDIRECT turns away never yields a 200 to copy. Copies live in
-    one process and die with it, so a deploy or configuration change that
-    alters a header starts afresh. Conditional requests take the full path,
-    where ConditionalGetMiddleware answers 304 and the security headers are
-    added to it.
+    key holds the scheme, host, path and query, and the copy is kept per
+    content coding, which is all those headers depend on for an anonymous GET
+    without cookies; an http request that SECURE_SSL_REDIRECT turns away never
+    yields a 200 to copy. Copies live in one process and die with it, so a
+    deploy or configuration change that alters a header starts afresh.
+    Conditional requests take the full path, where ConditionalGetMiddleware
+    answers 304 and the security headers are added to it.
     """
 
     def __init__(self, get_response):
@@ -274,22 +333,25 @@ class SentPageMiddleware:
         if not _may_share(request):
             return self.get_response(request)
         entry = lookup(request)
-        if entry is not None and "sent_headers" in entry and not _is_conditional(request):
-            response = HttpResponse(entry["content"], headers=entry["sent_headers"])
-            response._page_cache_entry = entry
-            return response
+        encoding = compression.request_encoding(request)
+        if entry is not None and not _is_conditional(request):
+            sent_headers = entry.get("sent", {}).get(encoding)
+            if sent_headers is not None:
+                response = HttpResponse(_body(entry, encoding), headers=sent_headers)
+                response._page_cache_entry = entry
+                return response
         response = self.get_response(request)
         sent = getattr(response, "_page_cache_entry", None)
         if (
             sent is not None
-            and "sent_headers" not in sent
+            and encoding not in sent.get("sent", {})
             and request.method == "GET"
             and response.status_code == 200
             and not response.cookies
             and request._page_cache is not None
         ):
             key, _version = request._page_cache
-            _remember(key, {**sent, "sent_headers": list(response.items())})
+            _remember(key, {**sent, "sent": {**sent.get("sent", {}), encoding: list(response.items())}})
         return response
 
 
@@ -306,8 +368,9 @@ class PageCacheMiddleware:
     Only to requests without a session cookie (`_may_share`). Anything else
     (a miss, a session cookie) goes on to the view, where `cache_public_page`
     decides and stores. Entries hold every header the page needs
-    (Cache-Control, ETag, Last-Modified, Vary); the middleware above this one
-    add the security headers, request id and 304 handling.
+    (Cache-Control, ETag, Last-Modified, Vary) and the page in each encoding;
+    the middleware above this one add the security headers, request id and
+    304 handling, and CompressionMiddleware leaves the encoded page alone.
     """
 
     def __init__(self, get_response):
@@ -317,7 +380,7 @@ class PageCacheMiddleware:
         if _may_share(request):
             entry = lookup(request)
             if entry is not None:
-                return _from_entry(entry)
+                return _from_entry(entry, compression.request_encoding(request))
         return self.get_response(request)
 
 
@@ -338,13 +401,13 @@ def cache_public_page(view):
         # Looked up already unless the request has a session cookie (or the middleware is not installed).
         entry = lookup(request)
         if entry is not None:
-            return _from_entry(entry)
+            return _from_entry(entry, compression.request_encoding(request))
         if request._page_cache is None:  # the cache is unreachable
             return _public(_render(view(request, *args, **kwargs)))
 
         key, version = request._page_cache
         with _fresh_reads():
-            response = _public(_render(view(request, *args, **kwargs)))
+            response = _public(_render(view(request, *args, **kwargs)), request._page_cache_previous)
             if _cacheable(request, response):
                 timeout = entry_timeout()
                 if timeout >= 1:
@@ -352,9 +415,11 @@ def cache_public_page(view):
                     try:
                         cache.set(key, entry, timeout)
                     except CACHE_ERRORS:
+                        cache_unreachable()
                         logger.warning("Page cache unreachable; page not stored", exc_info=True)
                     else:
-                        response._page_cache_entry = entry
+                        # Sent as every later hit will be: encoded for this client, with its ETag.
+                        return _from_entry(entry, compression.request_encoding(request))
         return response
 
     # kb.throttle counts a request for this view only when the cache cannot answer it.
@@ -369,19 +434,95 @@ def _render(response):
     return response
 
 
-def _public(response):
+def _public(response, previous=None):
     # Signed-in users get other pages (draft banners, edit links) at the same URLs.
     patch_vary_headers(response, ["Cookie"])
     if response.status_code == 200 and not response.streaming:
         if not response.has_header("ETag"):
             set_response_etag(response)
         if not response.has_header("Last-Modified"):
-            response["Last-Modified"] = http_date()
+            response["Last-Modified"] = http_date(_last_modified(response, previous))
     if not response.has_header("Cache-Control"):
         # Browsers and shared caches may keep the page but must ask again
         # (cheaply, with 304) before every use: nothing here may go stale.
         patch_cache_control(response, public=response.status_code == 200, max_age=0, must_revalidate=True)
     return response
+
+
+# --- Last-Modified -----------------------------------------------------------------
+
+
+def _last_modified(response, previous) -> int:
+    """When the page's content last changed, as a Unix time; the same at every rebuild while the page is.
+
+    The newest `updated_at` (or publication, once passed) of the articles the
+    page shows, or, for a page whose view does not say what it shows, the last
+    change to any public content; never older than the release (a deploy
+    changes pages without touching content). What no article's time records
+    (a category, tag or author renamed) still changes the page's bytes: if
+    the entry this page replaces had another ETag and a Last-Modified no older,
+    the change happened since, and the page is as new as now. The same bytes
+    keep that entry's Last-Modified.
+    """
+    shown = _content_time(response)
+    if shown is None:
+        shown = _changed_at()
+    modified = max(release_time(), int(shown))
+    if previous is not None and "last_modified" in previous:
+        if previous["etag"] == response.get("ETag"):
+            return previous["last_modified"]
+        if previous["last_modified"] >= modified:
+            modified = max(int(time.time()), previous["last_modified"] + 1)
+    return modified
+
+
+def _content_time(response) -> float | None:
+    """The newest `updated_at` or past publication time of the articles in the view's context, without queries."""
+    from articles.models import Article
+
+    context = getattr(response, "context_data", None)
+    if not context:
+        return None
+    now = timezone.now()
+    newest = None
+
+    def visit(value, depth):
+        nonlocal newest
+        if isinstance(value, Article):
+            # Only fields the view loaded: reading a deferred one would cost a query per article.
+            for name in ("updated_at", "published_at"):
+                moment = value.__dict__.get(name)
+                if isinstance(moment, datetime) and moment <= now and (newest is None or moment > newest):
+                    newest = moment
+        elif depth < 2:
+            if isinstance(value, dict):
+                items = value.values()
+            elif isinstance(value, list | tuple):
+                items = value
+            elif hasattr(value, "object_list"):  # a Page
+                items = value.object_list
+            elif getattr(value, "_result_cache", None) is not None:  # an evaluated QuerySet, never a new query
+                items = value._result_cache
+            else:
+                return
+            for item in items if isinstance(items, list | tuple) else list(items)[:1000]:
+                visit(item, depth + 1)
+
+    for value in context.values():
+        visit(value, 0)
+    return None if newest is None else newest.timestamp()
+
+
+def _changed_at() -> float:
+    """When public content last changed anywhere (set at every bump); now, if the cache does not know."""
+    try:
+        changed_at = cache.get(CHANGED_AT_KEY)
+        if changed_at is None:
+            cache.add(CHANGED_AT_KEY, time.time(), timeout=None)
+            changed_at = cache.get(CHANGED_AT_KEY)
+    except CACHE_ERRORS:
+        changed_at = None
+    return time.time() if changed_at is None else changed_at
 
 
 def _cacheable(request, response) -> bool:
@@ -399,21 +540,50 @@ def _cacheable(request, response) -> bool:
 def _to_entry(response, version: int, timeout: int) -> dict:
     # A request that read an older version may store its page after a newer
     # one did; the version check on reading makes that a miss, never stale.
+    content = response.content
+    headers = {name: value for name, value in response.items() if name.lower() in _STORED_HEADERS}
+    bodies = {compression.IDENTITY: content}
+    if compression.is_text(response.get("Content-Type", "")) and len(content) >= compression.MIN_BYTES:
+        # Compressed once, here, at the slowest settings: every hit sends these bytes as they are.
+        for encoding in compression.ENCODINGS:
+            encoded = compression.compress(content, encoding, compression.STORED_LEVELS)
+            if len(encoded) < len(content):
+                bodies[encoding] = encoded
+        vary = HttpResponse(headers=headers)
+        patch_vary_headers(vary, ["Accept-Encoding"])
+        headers["Vary"] = vary["Vary"]
     return {
         "version": version,
         # Copies kept in a process honour the same deadline as the shared entry
         # (the next scheduled publication changes pages without a save).
         "expires_at": time.time() + timeout,
-        "content": response.content,
-        "headers": {name: value for name, value in response.items() if name.lower() in _STORED_HEADERS},
+        "bodies": bodies,
+        "etag": response.get("ETag"),
+        "last_modified": _parse_http_date(response.get("Last-Modified")),
+        "headers": headers,
     }
 
 
-def _from_entry(entry) -> HttpResponse:
-    response = HttpResponse(entry["content"], headers=entry["headers"])
+def _parse_http_date(value):
+    return None if value is None else parse_http_date_safe(value)
+
+
+def _body(entry, encoding: str) -> bytes:
+    return entry["bodies"].get(encoding) or entry["bodies"][compression.IDENTITY]
+
+
+def _from_entry(entry, encoding: str = compression.IDENTITY) -> HttpResponse:
+    if encoding not in entry["bodies"]:
+        encoding = compression.IDENTITY
+    body = entry["bodies"][encoding]
+    response = HttpResponse(body, headers=entry["headers"])
+    if entry["etag"]:
+        response["ETag"] = compression.encoded_etag(entry["etag"], encoding)
+    if encoding != compression.IDENTITY:
+        response["Content-Encoding"] = encoding
     # Served before CommonMiddleware would add it: without a length, the
     # server would fall back to chunked encoding.
-    response["Content-Length"] = str(len(entry["content"]))
+    response["Content-Length"] = str(len(body))
     # SentPageMiddleware keeps the page as it leaves, with the headers added on the way out.
     response._page_cache_entry = entry
     return response

@@ -45,9 +45,14 @@ class VersionWatch:
     # After a failure, requests ask Redis directly for this long before the watch reconnects.
     RETRY_AFTER = 1.0
 
-    def __init__(self, client, key: str, read, clock=time.monotonic):
-        """`client` is a redis.Redis; `key` the full Redis key of the version; `read()` reads it (a round trip)."""
+    def __init__(self, client, key: str, read, clock=time.monotonic, on_lost=None):
+        """`client` is a redis.Redis; `key` the full Redis key of the version; `read()` reads it (a round trip).
+
+        `on_lost()` is called when the connection fails: changes may have been
+        made meanwhile that Redis never heard of (articles.caching recovers).
+        """
         self._pool = client.connection_pool
+        self._on_lost = on_lost
         self._key = key
         self._read = read
         self._clock = clock
@@ -89,6 +94,8 @@ class VersionWatch:
                 if not self._failing:  # once, not at every retry while Redis stays away
                     logger.warning("Content version watch lost (%s); asking Redis on every request for now", error)
                 self._failing = True
+                if self._on_lost is not None:
+                    self._on_lost()
                 self._close(now)
                 return None
 

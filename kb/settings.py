@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # After WhiteNoise (static files carry their own validators), before
     # anything that could change the body it hashes for the ETag.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Brotli or gzip for text responses, below ConditionalGet so that each encoding has its own ETag;
+    # cached pages come out of the cache below already compressed (kb/compression.py).
+    "kb.compression.CompressionMiddleware",
     # Cached pages for requests that cannot be signed in, before sessions and routing.
     "articles.caching.PageCacheMiddleware",
     # Below the cache (hits never touch the database): bounds the request's total database time.
