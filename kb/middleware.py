@@ -9,6 +9,7 @@ import csp.constants
 import csp.middleware
 import csp.utils
 from django.conf import settings
+from django.shortcuts import render
 from django.utils.functional import empty
 
 from kb import dbguard, deadline, errors
@@ -106,6 +107,43 @@ class DatabaseUnavailableMiddleware:
             dbguard.breaker.trip()  # the next requests fail fast until it answers (kb/dbguard.py)
             return errors.database_unavailable(request)
         return None
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(request) -> bool:
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query or "\x00" in request.path_info:
+        return True
+    if any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items()):
+        return True
+    if request.method == "POST" and request.content_type in _FORM_TYPES:
+        # The form's fields, not uploaded files (whose bytes may hold anything).
+        return any("\x00" in name or any("\x00" in value for value in values) for name, values in request.POST.lists())
+    return False
+
+
+class NulByteMiddleware:
+    """A NUL byte in the address, a cookie or a form answers 400 with the site's page (#15).
+
+    No text the site stores or looks up may hold one: PostgreSQL refuses it in
+    any string, so a NUL reaching a query (the admin's search and autocomplete,
+    a list filter, a session cookie) would otherwise fail as a 500. Forms
+    already refuse it field by field; this covers every parameter that is not
+    read through one, in one place.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_nul(request):
+            request_logger.info("Refused a NUL byte", extra={"path": request.path.replace("\x00", "\\x00")})
+            response = render(request, "400.html", status=400)
+            response["Cache-Control"] = "no-store"
+            return response
+        return self.get_response(request)
 
 
 _CSP_OVERRIDES = tuple(

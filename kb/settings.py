@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kb.middleware.DatabaseUnavailableMiddleware",
+    # A NUL byte in the address, a cookie or a form is a 400, before it can reach a query.
+    "kb.middleware.NulByteMiddleware",
     # After WhiteNoise (static files carry their own validators), before
     # anything that could change the body it hashes for the ETag.
     "django.middleware.http.ConditionalGetMiddleware",

@@ -43,3 +43,22 @@ def test_a_successful_login_still_works_and_csrf_stays_on(client):
     assert attempt(client, "ok", "correct horse battery staple").status_code == 302
     strict = client.__class__(enforce_csrf_checks=True)
     assert attempt(strict, "ok", "correct horse battery staple").status_code == 403
+
+
+@pytest.mark.parametrize("length", [151, 256, 300, 10_000])
+def test_a_username_longer_than_any_account_gets_a_form_error_not_a_500(client, length):
+    from axes.models import AccessAttempt
+
+    response = attempt(client, "u" * length, "guess")
+    assert response.status_code == 200
+    assert "Ensure this value has at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.exists()  # nothing was looked up or recorded
+
+
+def test_a_username_at_the_limit_is_still_checked_and_counted(client):
+    from axes.models import AccessAttempt
+
+    response = attempt(client, "u" * 150, "guess")
+    assert response.status_code == 200
+    assert "Please enter the correct username and password" in response.content.decode()
+    assert AccessAttempt.objects.get().username == "u" * 150
