@@ -5,6 +5,10 @@ from django.urls import include, path, re_path
 
 from articles import api
 from kb import health
+from kb.login import LoginForm
+
+# The sign-in form with the username's length enforced (kb/login.py).
+admin.site.login_form = LoginForm
 
 urlpatterns = [
     # Answered by kb.health.HealthCheckMiddleware before routing; named here for reverse().
