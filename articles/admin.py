@@ -3,7 +3,7 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -25,6 +25,7 @@ from articles.admin_moderation import ModerationAdminMixin
 from articles.diffs import diff_revisions, diff_texts
 from articles.models import Article, ArticleRevision, Category, Feedback, Image, PreviewLink, validate_body_size
 from articles.rendering import render_markdown
+from articles.uploads import UploadedImageField
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +236,8 @@ class ImageAdmin(admin.ModelAdmin):
     search_fields = ["alt_text"]
     readonly_fields = ["markdown_line", "uploaded_by", "created_at"]
     fields = ["file", "alt_text", "markdown_line", "uploaded_by", "created_at"]
+    # Decided from the bytes and encoded again, whatever the file's name says (articles/uploads.py).
+    formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -333,6 +333,8 @@ SITE_NAME = env_str("SITE_NAME", "kb")
 # that no single article can make rendering or search slow for everyone.
 ARTICLE_BODY_MAX_BYTES = 200 * 1024
 IMAGE_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+# Decoded size, checked from the header before any pixel is decoded (articles/uploads.py): 40 MP is 160 MB of RGBA.
+IMAGE_UPLOAD_MAX_PIXELS = env_int("IMAGE_UPLOAD_MAX_PIXELS", 40_000_000)
 
 # HTTPS and security headers. TLS ends at the proxy or load balancer in front
 # of gunicorn, which must set X-Forwarded-Proto (overwriting any value a client
