@@ -35,7 +35,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from pydantic import field_validator
 
-from articles import search
+from articles import search_hook
 from articles.forms import MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_TAG_FILTERS
 from articles.models import Article, Category
 from articles.querysets import public_tags
@@ -506,7 +506,7 @@ def find_articles(params: ArticleListParams):
             base = base.filter(tags__slug=slug)
     if params.q:
         # The search page's matching, ranking, typo correction and relaxation.
-        outcome = search.run(base, params.q, sort=params.sort, correct=not params.verbatim)
+        outcome = search_hook.run(base, params.q, sort=params.sort, correct=not params.verbatim)
         order = "relevance" if params.sort == "relevance" else "newest"
         return outcome.results.order_by(*ORDERS[order]), order, outcome
     return base.order_by(*ORDERS["newest"]), "newest", None

@@ -164,10 +164,8 @@ class Article(models.Model):
             self.version += 1
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        # The search document follows in articles/signals.py (post_save), after the row is written.
         super().save(*args, **kwargs)
-        from articles import search
-
-        search.index_article(self)
 
     def get_absolute_url(self) -> str:
         return reverse("articles:article", kwargs={"slug": self.slug})

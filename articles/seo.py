@@ -46,7 +46,7 @@ def _organization(request) -> dict:
 
 def website_data(request) -> dict:
     home = request.build_absolute_uri(reverse("articles:home"))
-    search = request.build_absolute_uri(reverse("articles:search"))
+    search = request.build_absolute_uri(reverse("search:search"))
     return {
         "@context": "https://schema.org",
         "@type": "WebSite",

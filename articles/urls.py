@@ -28,7 +28,6 @@ urlpatterns = [
     path("articles/<slug:slug>/", cache_public_page(views.ArticleView.as_view()), name="article"),
     # "Was this helpful?" (articles/feedback.py): never cached.
     path("articles/<slug:slug>/feedback/", feedback.feedback_view, name="feedback"),
-    path("search/", cache_public_page(views.search_view), name="search"),
     path("preview/<token:token>/", views.preview_view, name="preview"),
     # Feeds, sitemap and robots.txt (articles/feeds.py, articles/sitemaps.py, articles/seo.py).
     path("feed/", feeds.ArticlesFeed(), name="feed"),

@@ -31,7 +31,7 @@ def is_too_expensive(exception) -> bool:
 
 
 def query_kind(request) -> str:
-    """What the request was, for the log: its view's name (e.g. "articles:search"), else its path."""
+    """What the request was, for the log: its view's name (e.g. "search:search"), else its path."""
     match = getattr(request, "resolver_match", None)
     return (match.view_name if match is not None else None) or request.path
 

@@ -18,6 +18,8 @@ urlpatterns = [
     # The read-only JSON API (articles/api.py); any other /api/ address is a JSON 404.
     path("api/v1/", api.urls()),
     re_path(r"^api/", api.not_found),
+    # The search page (search/urls.py); the search app owns its pages.
+    path("", include("search.urls")),
     path("", include("articles.urls")),
 ]
 

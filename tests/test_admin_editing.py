@@ -57,7 +57,7 @@ def test_editor_adds_and_publishes_an_article_without_leaving_the_admin(editor_c
     assert client.get(article.get_absolute_url()).status_code == 200
     assert 'data-article="backpressure-in-practice"' in client.get(category.get_absolute_url()).content.decode()
     assert 'data-article="backpressure-in-practice"' in client.get("/tags/reliability/").content.decode()
-    found = client.get(reverse("articles:search"), {"q": "backpressure"}).content.decode()
+    found = client.get(reverse("search:search"), {"q": "backpressure"}).content.decode()
     assert 'data-article="backpressure-in-practice"' in found
 
 

@@ -8,9 +8,9 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from django.utils import timezone
 
-from articles import search
 from articles.models import Article, Category
 from articles.querysets import public_tags
+from search import engine
 from tests.factories import CategoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +167,7 @@ def test_search_uses_the_search_pages_ranking(client, seeded, hidden):
     for q in ["api", "token rotation", "kubernetes deploy"]:
         items, _ = walk(client, q=q, limit=5)
 
-        outcome = search.run(Article.objects.published(), q)
+        outcome = engine.run(Article.objects.published(), q)
         assert not outcome.relaxed and not outcome.corrected, q
         assert [item["slug"] for item in items] == list(outcome.results.values_list("slug", flat=True)), q
         assert len(items) > 1, q
@@ -176,7 +176,7 @@ def test_search_uses_the_search_pages_ranking(client, seeded, hidden):
 def test_search_can_sort_matches_newest_first(client, seeded):
     items, _ = walk(client, q="api", sort="newest", limit=100)
 
-    expected = search.matches(Article.objects.published(), "api").order_by("-published_at", "-id")
+    expected = engine.matches(Article.objects.published(), "api").order_by("-published_at", "-id")
     assert [item["slug"] for item in items] == list(expected.values_list("slug", flat=True))
 
 
@@ -395,7 +395,7 @@ def test_search_says_how_q_was_understood(client, seeded):
 def test_a_misspelt_search_finds_what_the_search_page_finds_and_says_so(client, seeded):
     items, _ = walk(client, q="idempotncy keys", limit=5)
 
-    outcome = search.run(Article.objects.published(), "idempotncy keys")
+    outcome = engine.run(Article.objects.published(), "idempotncy keys")
     assert outcome.corrected
     assert [item["slug"] for item in items] == list(outcome.results.values_list("slug", flat=True))
     first = ok(client, "/articles", q="idempotncy keys")
@@ -408,7 +408,7 @@ def test_verbatim_searches_for_q_as_given(client, seeded):
 
     # No article has the misspelling, so as on the search page, those with "keys" are offered.
     assert body["search"] == {"query": "idempotncy keys", "corrected": False, "relaxed": True, "did_you_mean": None}
-    expected = search.run(Article.objects.published(), "idempotncy keys", correct=False).results
+    expected = engine.run(Article.objects.published(), "idempotncy keys", correct=False).results
     assert [item["slug"] for item in items] == list(expected.values_list("slug", flat=True))
 
 

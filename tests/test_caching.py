@@ -41,7 +41,7 @@ def reader_pages(article):
         article.category.get_absolute_url(),
         reverse("articles:tag", args=["api"]),
         article.get_absolute_url(),
-        reverse("articles:search") + "?q=retries",
+        reverse("search:search") + "?q=retries",
     ]
 
 
@@ -154,7 +154,7 @@ def test_unpublishing_shows_on_the_very_next_request(client, article):
     assert client.get(article.get_absolute_url()).status_code == 404
     assert "Retries with backoff" not in html(client, reverse("articles:home"))
     assert "Retries with backoff" not in html(client, article.category.get_absolute_url())
-    assert "Retries with backoff" not in html(client, reverse("articles:search") + "?q=retries")
+    assert "Retries with backoff" not in html(client, reverse("search:search") + "?q=retries")
     assert client.get(reverse("articles:tag", args=["api"])).status_code == 404
 
 

@@ -187,7 +187,7 @@ def links(html):
 
 
 def test_every_page_announces_the_site_feeds(client, seeded):
-    for url in [reverse("articles:home"), reverse("articles:search"), "/articles/rest-api-versioning-strategies/"]:
+    for url in [reverse("articles:home"), reverse("search:search"), "/articles/rest-api-versioning-strategies/"]:
         html = client.get(url).content.decode()
         head = html.split("</head>")[0]
         assert ("application/rss+xml", "/feed/") in links(head), url

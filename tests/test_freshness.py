@@ -172,14 +172,14 @@ def test_the_api_exposes_last_review_and_due_date(client, article_factory):
 
 
 def test_overdue_articles_rank_a_little_lower_in_search(article_factory, category):
-    from articles import search
+    from search import engine
 
     fresh = article_factory(title="Circuit breakers", category=category)
     stale = article_factory(title="Circuit breakers", category=category)
-    ranked = {a.pk: a.rank for a in search.matches(Article.objects.published(), "circuit breakers")}
+    ranked = {a.pk: a.rank for a in engine.matches(Article.objects.published(), "circuit breakers")}
     assert ranked[fresh.pk] == pytest.approx(ranked[stale.pk])
     overdue(stale)
-    results = list(search.ranked(Article.objects.published(), "circuit breakers"))
+    results = list(engine.ranked(Article.objects.published(), "circuit breakers"))
     assert [a.pk for a in results] == [fresh.pk, stale.pk]
     assert results[1].rank == pytest.approx(results[0].rank * freshness.OVERDUE_SEARCH_FACTOR)
 

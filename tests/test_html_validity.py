@@ -208,7 +208,7 @@ def feedback_pages(site):
 
 def public_pages(site):
     reader = Client()
-    search = reverse("articles:search")
+    search = reverse("search:search")
     # The showcase is overdue for review: its page shows the reader's notice (#16).
     long_ago = timezone.now() - timedelta(days=430)
     Article.objects.filter(pk=site.showcase.pk).update(last_reviewed_at=long_ago, review_due_at=long_ago)

@@ -5,6 +5,7 @@ from django.db import connection
 
 from articles import search
 from articles.models import Article
+from search import engine
 
 
 def vectors() -> dict[int, str]:
@@ -21,15 +22,15 @@ def test_rebuild_restores_a_corrupted_index(article_factory):
 
     with connection.cursor() as cursor:
         cursor.execute("UPDATE articles_article SET search_vector = to_tsvector('english', 'nonsense')")
-    assert search.run(Article.objects.published(), "breaker").total == 0
+    assert engine.run(Article.objects.published(), "breaker").total == 0
 
     call_command("rebuild_search", "--no-analyze")
 
     assert vectors() == saved
-    outcome = search.run(Article.objects.published(), "breaker")
+    outcome = engine.run(Article.objects.published(), "breaker")
     assert [a.pk for a in outcome.results] == [breaker.pk]
-    assert search.run(Article.objects.published(), "resilience").total == 1  # tags are in the document
-    assert search.run(Article.objects.published(), "cd").total == 0  # the draft stays unsearchable to readers
+    assert engine.run(Article.objects.published(), "resilience").total == 1  # tags are in the document
+    assert engine.run(Article.objects.published(), "cd").total == 0  # the draft stays unsearchable to readers
 
 
 def test_rebuild_all_reports_each_step_and_can_skip(article_factory):
@@ -47,4 +48,4 @@ def test_rebuild_works_in_batches(article_factory, monkeypatch):
     Article.objects.update(search_vector=None)
     assert search_bulk.rebuild_documents(batch_size=2) == 5
     assert vectors() == saved
-    assert search.run(Article.objects.published(), "queue").total == len(articles)
+    assert engine.run(Article.objects.published(), "queue").total == len(articles)

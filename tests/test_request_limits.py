@@ -100,7 +100,7 @@ def test_ordinary_requests_are_untouched_and_statements_after_a_cheap_start_get_
 def test_the_search_page_and_the_api_say_too_expensive_when_the_budget_is_gone(client, settings, article_factory):
     article_factory(title="Retries with backoff")
     settings.DB_REQUEST_TIMEOUT_MS = 1  # spent before the first statement
-    page = client.get(reverse("articles:search"), {"q": "retries"})
+    page = client.get(reverse("search:search"), {"q": "retries"})
     assert page.status_code == 504 and "took too long" in page.content.decode()
     api = client.get("/api/v1/articles", {"q": "retries"})
     assert api.status_code == 504
@@ -143,7 +143,7 @@ def test_an_unreachable_redis_lets_requests_through(settings, limits):
 @pytest.mark.django_db
 def test_anonymous_searches_past_the_limit_get_429_with_a_page_or_a_problem(client, limits, article_factory):
     article_factory(title="Retries with backoff")
-    search = reverse("articles:search")
+    search = reverse("search:search")
     assert [client.get(search, {"q": f"retries {n}"}).status_code for n in range(3)] == [200, 200, 200]
     limited = client.get(search, {"q": "retries again"})
     assert limited.status_code == 429
@@ -161,13 +161,13 @@ def test_anonymous_searches_past_the_limit_get_429_with_a_page_or_a_problem(clie
 @pytest.mark.django_db
 def test_signed_in_users_are_not_rate_limited(client, limits, staff_user):
     client.force_login(staff_user)
-    search = reverse("articles:search")
+    search = reverse("search:search")
     assert {client.get(search, {"q": f"word{n}"}).status_code for n in range(6)} == {200}
 
 
 @pytest.mark.django_db
 def test_clients_are_told_apart_by_the_address_django_axes_trusts(client, settings, limits):
-    search = reverse("articles:search")
+    search = reverse("search:search")
 
     def statuses(forwarded_for):
         return [client.get(search, {"q": f"x{n}"}, HTTP_X_FORWARDED_FOR=forwarded_for).status_code for n in range(4)]
@@ -227,7 +227,7 @@ def test_expensive_requests_beyond_the_cap_get_503_at_once(client, settings, lim
     settings.EXPENSIVE_RATE_PER_MINUTE = 0
     held = [throttle.try_start(), throttle.try_start()]  # two searches running in this host
     assert throttle.try_start() is None
-    search = reverse("articles:search")
+    search = reverse("search:search")
     started = time.monotonic()
     busy = client.get(search, {"q": "anything"})
     assert time.monotonic() - started < 0.5
@@ -251,6 +251,6 @@ def test_expensive_requests_beyond_the_cap_get_503_at_once(client, settings, lim
 def test_a_search_the_page_cache_answers_is_not_counted(client, settings, limits, article_factory):
     settings.PAGE_CACHE = True
     article_factory(title="Retries with backoff")
-    search = reverse("articles:search")
+    search = reverse("search:search")
     assert client.get(search, {"q": "retries"}).status_code == 200
     assert {client.get(search, {"q": "retries"}).status_code for _ in range(8)} == {200}  # hits, not searches

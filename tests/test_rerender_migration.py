@@ -13,7 +13,7 @@ from django.db import connection
 
 from articles.models import Article
 from articles.rendering import render_markdown
-from articles.search import matches
+from search.engine import matches
 
 ROOT = Path(__file__).resolve().parent.parent
 migration = import_module("articles.migrations.0006_rerender_with_cmark")
@@ -66,7 +66,7 @@ from importlib import import_module
 call_command("migrate", verbosity=0)
 call_command("load_seed", verbosity=0)
 from articles.models import Article
-from articles.search import matches
+from search.engine import matches
 Article.objects.update(body_html="<p>stale</p>", body_text="stale")
 with connection.cursor() as cursor:
     cursor.execute("UPDATE articles_article_fts SET body = 'stale'")

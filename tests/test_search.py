@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from articles import search
 from articles.models import Article
+from search import engine
 from tests.search_helpers import result_count, result_slugs
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ JWT = "jwt-authentication-implementation-and-security-patterns"
 
 
 def get(client, **params):
-    return client.get(reverse("articles:search"), params)
+    return client.get(reverse("search:search"), params)
 
 
 def page(client, **params):
@@ -150,7 +150,7 @@ def test_a_misspelling_offers_a_working_did_you_mean(client, seeded):
     suggestion = re.search(r'<a href="\?([^"]+)" data-suggestion="([^"]+)">', html)
     assert suggestion.group(2) == "idempotency keys"
     assert result_slugs(html)[0] == "api-idempotency-safe-retries-for-mutations"
-    followed = client.get(reverse("articles:search") + "?" + suggestion.group(1).replace("&amp;", "&")).content.decode()
+    followed = client.get(reverse("search:search") + "?" + suggestion.group(1).replace("&amp;", "&")).content.decode()
     assert result_slugs(followed)[0] == "api-idempotency-safe-retries-for-mutations"
 
 
@@ -163,7 +163,7 @@ def test_search_uses_the_gin_index():
     # with sequential scans priced out, the match must be answerable from GIN.
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        sql, params = search.matches(Article.objects.all(), "refresh token").query.sql_with_params()
+        sql, params = engine.matches(Article.objects.all(), "refresh token").query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "article_search_vector_idx" in plan
@@ -216,7 +216,7 @@ def test_bad_parameters_get_a_clear_4xx(client, seeded, params, status):
 
 
 def test_invalid_utf8_in_the_query_string_is_a_normal_page(client, seeded):
-    response = client.get(reverse("articles:search") + "?q=%ff%fe%C0")
+    response = client.get(reverse("search:search") + "?q=%ff%fe%C0")
     assert response.status_code == 200
 
 
@@ -269,9 +269,9 @@ def test_run_leaves_the_words_alone_when_asked(article_factory):
         article_factory(title=f"Pooling, part {n}", body="Opening a connection costs a round trip.")
     article_factory(body='The log said "conection refused".')
 
-    outcome = search.run(Article.objects.published(), "conection", correct=False)
+    outcome = engine.run(Article.objects.published(), "conection", correct=False)
 
     assert (outcome.total, outcome.original_total, outcome.correction) == (1, 1, None)
     if connection.vendor == "postgresql":
-        corrected = search.run(Article.objects.published(), "conection")
+        corrected = engine.run(Article.objects.published(), "conection")
         assert (corrected.total, corrected.original_total, corrected.query) == (5, 1, "connection")

@@ -1,6 +1,6 @@
 """Search bounded by design (#14): what a search costs does not grow with the number of matches.
 
-The caps in articles/search.py are lowered here so that a dozen articles act
+The caps in search/engine.py are lowered here so that a dozen articles act
 like a common word at 100,000 articles.
 """
 
@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import search
 from articles.models import Article
+from search import engine
 from tests.search_helpers import result_count, result_slugs
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +22,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    monkeypatch.setattr(search, "COUNT_EXACT_UP_TO", 6)
-    monkeypatch.setattr(search, "RANK_NEWEST", 4)
-    monkeypatch.setattr(search, "RANK_TITLE", 2)
-    monkeypatch.setattr(search, "MAX_RESULTS", 4)
-    monkeypatch.setattr(search, "FACET_SAMPLE", 6)
-    monkeypatch.setattr("articles.views.SEARCH_PAGE_SIZE", 2)
+    monkeypatch.setattr(engine, "COUNT_EXACT_UP_TO", 6)
+    monkeypatch.setattr(engine, "RANK_NEWEST", 4)
+    monkeypatch.setattr(engine, "RANK_TITLE", 2)
+    monkeypatch.setattr(engine, "MAX_RESULTS", 4)
+    monkeypatch.setattr(engine, "FACET_SAMPLE", 6)
+    monkeypatch.setattr("search.views.SEARCH_PAGE_SIZE", 2)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def many(article_factory, category):
 
 
 def get(client, **params):
-    return client.get(reverse("articles:search"), params)
+    return client.get(reverse("search:search"), params)
 
 
 def test_past_the_threshold_the_count_is_an_estimate_and_says_about(client, small_caps, many):
@@ -110,14 +110,14 @@ def test_facets_below_the_threshold_are_exact(client, small_caps, article_factor
 
 
 def test_ranking_reads_only_the_candidates(small_caps, many):
-    ranked = search.ranked(Article.objects.published(), "gizmo")
+    ranked = engine.ranked(Article.objects.published(), "gizmo")
     # The newest 4 and the newest 2 with "gizmo" in the title: 6 at most, of 12 matches.
     assert ranked.count() == 5
     assert many[-1].pk in set(ranked.values_list("pk", flat=True))
 
 
 def test_the_api_searches_the_same_bounded_results(client, small_caps, many):
-    outcome = search.run(Article.objects.published(), "gizmo")
+    outcome = engine.run(Article.objects.published(), "gizmo")
     body = client.get("/api/v1/articles", {"q": "gizmo", "limit": 100}).json()
     assert [item["slug"] for item in body["items"]] == list(outcome.results.values_list("slug", flat=True))
     assert body["items"][0]["slug"] == many[-1].slug
@@ -125,9 +125,9 @@ def test_the_api_searches_the_same_bounded_results(client, small_caps, many):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is the PostgreSQL planner's")
 def test_the_estimate_is_never_below_what_was_counted(small_caps, many):
-    outcome = search.run(Article.objects.published(), "gizmo")
+    outcome = engine.run(Article.objects.published(), "gizmo")
     assert not outcome.exact
-    assert outcome.estimated_total() >= search.COUNT_EXACT_UP_TO + 1
+    assert outcome.estimated_total() >= engine.COUNT_EXACT_UP_TO + 1
 
 
 def queries_for(client, **params):

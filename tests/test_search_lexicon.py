@@ -16,6 +16,7 @@ from django.utils import timezone
 from articles import lexicon, search
 from articles.models import Article, SearchLexeme, SearchWord
 from articles.services import publish_article, unpublish_article
+from search import engine
 
 pytestmark = [
     pytest.mark.django_db,
@@ -151,14 +152,14 @@ def test_a_word_only_a_scheduled_article_uses_is_suggested_once_its_time_comes(a
     assert ndoc("quokkanomics") == 1
     # ... but not suggested before then: the word is not public yet.
     assert not [c for c in lexicon.candidates(["quokkanomicz"], ["quokkanomicz"], now) if c[1] == "quokkanomics"]
-    outcome = search.run(Article.objects.published(), "quokkanomicz")
+    outcome = engine.run(Article.objects.published(), "quokkanomicz")
     assert outcome.correction is None and outcome.total == 0
 
     later = scheduled.published_at + timedelta(seconds=1)
     assert [c for c in lexicon.candidates(["quokkanomicz"], ["quokkanomicz"], later) if c[1] == "quokkanomics"]
     Article.objects.filter(pk=scheduled.pk).update(published_at=now - timedelta(seconds=1))  # its time has come
     assert ndoc("quokkanomics") == 1
-    outcome = search.run(Article.objects.published(), "quokkanomicz")
+    outcome = engine.run(Article.objects.published(), "quokkanomicz")
     assert outcome.corrected and outcome.query == "quokkanomics"
 
 
@@ -169,13 +170,13 @@ def test_a_scheduled_article_does_not_change_which_spelling_counts_as_known(arti
     article_factory(category=category, body='The log said "conection refused".')
     article_factory(category=category, body='Again "conection refused".', scheduled=True)
     assert ndoc("conection") == 2
-    outcome = search.run(Article.objects.published(), "conection")
+    outcome = engine.run(Article.objects.published(), "conection")
     assert outcome.corrected and outcome.query == "connection"
 
 
 def test_correction_reads_the_stored_vocabulary_not_the_articles(seeded):
     with CaptureQueriesContext(connection) as queries:
-        search.run(Article.objects.published(), "idempotncy keys")
+        engine.run(Article.objects.published(), "idempotncy keys")
     sql = "\n".join(q["sql"] for q in queries.captured_queries)
     assert "articles_searchword" in sql
     assert "regexp_split_to_table" not in sql

@@ -28,7 +28,7 @@ def relevance_set():
 
 
 def rank_of(client, query, slug):
-    html = client.get(reverse("articles:search"), {"q": query}).content.decode()
+    html = client.get(reverse("search:search"), {"q": query}).content.decode()
     slugs = result_slugs(html)
     return slugs.index(slug) + 1 if slug in slugs else None
 

@@ -21,7 +21,7 @@ def pages(article_factory, staff_user):
         article.category.get_absolute_url(),
         reverse("articles:tag", args=["api"]),
         article.get_absolute_url(),
-        reverse("articles:search") + "?q=topic",
+        reverse("search:search") + "?q=topic",
         "/no-such-page/",
         reverse("admin:login"),
     ]

@@ -37,7 +37,7 @@ def test_admin_login_and_change_form_render_without_csp_violations(site, page):
 
 def test_reader_pages_render_without_csp_violations(site, page):
     article = Article.objects.published().first()
-    for url in [reverse("articles:home"), article.get_absolute_url(), reverse("articles:search") + "?q=api"]:
+    for url in [reverse("articles:home"), article.get_absolute_url(), reverse("search:search") + "?q=api"]:
         assert page.goto(url).status == 200
         page.page.wait_for_load_state("networkidle")
         assert page.console_errors == [], url
