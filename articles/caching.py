@@ -224,15 +224,13 @@ def lookup(request) -> dict | None:
     """The entry for this request if it is at the current content version, else None.
 
     Leaves `request._page_cache` as (key, version) for storing the page after
-    a miss, or None when the cache is unreachable, and `request._page_cache_previous`
-    as the entry a miss replaces, if any (`_last_modified` compares with it).
-    Asked again for the same request, it answers from there without another
-    round trip.
+    a miss, or None when the cache is unreachable. Asked again for the same
+    request, it answers from there without another round trip.
     """
     state = getattr(request, "_page_cache", _NOT_LOOKED_UP)
     if state is not _NOT_LOOKED_UP:
         return getattr(request, "_page_cache_entry", None)
-    request._page_cache_entry = request._page_cache_previous = None
+    request._page_cache_entry = None
     try:
         if _missed_changes:
             _recover()
@@ -250,8 +248,7 @@ def lookup(request) -> dict | None:
             version = found.get(VERSION_KEY)
             if version is None:
                 version = _start_version()
-            if local is not None and local["version"] != version:
-                request._page_cache_previous, local = local, None
+            local = local if local is not None and local["version"] == version else None
     except CACHE_ERRORS:
         cache_unreachable()
         logger.warning("Page cache unreachable; rendering uncached", exc_info=True)
@@ -260,7 +257,6 @@ def lookup(request) -> dict | None:
     request._page_cache = (key, version)
     entry = local if local is not None else found.get(key)
     if entry is None or entry["version"] != version:
-        request._page_cache_previous = entry or request._page_cache_previous
         return None
     if entry is not local:
         _remember(key, entry)
@@ -407,13 +403,15 @@ def cache_public_page(view):
 
         key, version = request._page_cache
         with _fresh_reads():
-            response = _public(_render(view(request, *args, **kwargs)), request._page_cache_previous)
+            response = _public(_render(view(request, *args, **kwargs)), _validators_of(key))
             if _cacheable(request, response):
                 timeout = entry_timeout()
                 if timeout >= 1:
                     entry = _to_entry(response, version, timeout)
                     try:
                         cache.set(key, entry, timeout)
+                        validators = {"etag": entry["etag"], "last_modified": entry["last_modified"]}
+                        cache.set(_validators_key(key), validators, VALIDATORS_SECONDS)
                     except CACHE_ERRORS:
                         cache_unreachable()
                         logger.warning("Page cache unreachable; page not stored", exc_info=True)
@@ -452,23 +450,39 @@ def _public(response, previous=None):
 # --- Last-Modified -----------------------------------------------------------------
 
 
+# How long a page's ETag and Last-Modified are remembered, past its entry: while the page stays the
+# same, rebuilding it after any number of changes elsewhere, or after its entry expired, keeps them.
+VALIDATORS_SECONDS = 30 * 24 * 3600
+
+
+def _validators_key(key: str) -> str:
+    return key.replace("page:", "page-validators:", 1)
+
+
+def _validators_of(key: str) -> dict | None:
+    try:
+        return cache.get(_validators_key(key))
+    except CACHE_ERRORS:
+        return None
+
+
 def _last_modified(response, previous) -> int:
     """When the page's content last changed, as a Unix time; the same at every rebuild while the page is.
 
     The newest `updated_at` (or publication, once passed) of the articles the
     page shows, or, for a page whose view does not say what it shows, the last
     change to any public content; never older than the release (a deploy
-    changes pages without touching content). What no article's time records
-    (a category, tag or author renamed) still changes the page's bytes: if
-    the entry this page replaces had another ETag and a Last-Modified no older,
-    the change happened since, and the page is as new as now. The same bytes
-    keep that entry's Last-Modified.
+    changes pages without touching content). `previous` is what was last
+    sent for this URL (`_validators_of`): the same bytes keep its
+    Last-Modified; other bytes with a Last-Modified no newer than that changed
+    by something no article's time records (a category, tag or author
+    renamed), and are as new as now.
     """
     shown = _content_time(response)
     if shown is None:
         shown = _changed_at()
     modified = max(release_time(), int(shown))
-    if previous is not None and "last_modified" in previous:
+    if previous is not None and previous.get("last_modified") is not None:
         if previous["etag"] == response.get("ETag"):
             return previous["last_modified"]
         if previous["last_modified"] >= modified:
