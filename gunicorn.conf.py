@@ -23,6 +23,7 @@ user that gunicorn cannot know; gunicorn's own messages (boot, worker exits,
 timeouts) are JSON lines on stdout too, in the same format.
 """
 
+import logging
 import os
 import sys
 
@@ -67,6 +68,9 @@ forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 8190
 limit_request_fields = 100
 
+# Python's warnings as JSON lines too, in the master and (inherited) in every worker before Django starts.
+logging.captureWarnings(True)
+
 accesslog = None
 errorlog = "-"
 loglevel = env_str("GUNICORN_LOG_LEVEL", "info")
@@ -79,5 +83,6 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stdout"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        "py.warnings": {"level": "WARNING", "handlers": ["stdout"], "propagate": False},
     },
 }
