@@ -232,8 +232,6 @@ def lookup(request) -> dict | None:
         return getattr(request, "_page_cache_entry", None)
     request._page_cache_entry = None
     try:
-        if _missed_changes:
-            _recover()
         key = page_key(request)
         local = _local_entries.get(key)
         if local is not None and local["expires_at"] <= time.time():
@@ -242,6 +240,9 @@ def lookup(request) -> dict | None:
         # watch usually knows it without asking Redis; otherwise it comes
         # with the page in one round trip.
         version = _watched_version() if local is not None else None
+        if _missed_changes:  # found unreachable before, or by the watch just now
+            _recover()
+            version = None
         if version is None or version != local["version"]:
             # Ask Redis for the version, and for the page too unless this process's copy may still be current.
             found = cache.get_many([VERSION_KEY] if version is None and local is not None else [VERSION_KEY, key])

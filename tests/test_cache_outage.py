@@ -143,3 +143,14 @@ def test_after_the_outage_pages_are_cached_again(client, outage, article):
     assert caching._missed_changes is False
     hits = caching._local_entries.get(caching.page_key(client.get(url).wsgi_request))
     assert hits is not None and b"Retries, revisited" in hits["bodies"]["identity"]
+
+
+def test_a_process_that_served_nothing_during_the_outage_still_serves_nothing_stale_after(client, outage, article):
+    """Its version watch lost its connection with the outage: that alone means changes may have been missed."""
+    url = article.get_absolute_url()
+    assert "Retries with backoff" in cached(client, url)
+
+    outage.begin()
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)  # by a process that is gone
+    outage.end()
+    assert client.get(url).status_code == 404
