@@ -71,6 +71,47 @@ def collection_data(request, *, name: str, description: str, url: str) -> dict:
     }
 
 
+def article_card(request, article) -> dict | None:
+    """The article's social card (articles/cards.py) for `og:image` and JSON-LD; None until it is public.
+
+    Unpublished articles have no card: their pages are not indexed, and the
+    card's URL answers only for published articles.
+    """
+    if article.state != "Published":
+        return None
+    from articles import cards
+
+    return {
+        "url": request.build_absolute_uri(cards.card_path(article)),
+        "width": cards.WIDTH,
+        "height": cards.HEIGHT,
+        "type": "image/png",
+        "alt": cards.card_alt(article),
+    }
+
+
+def breadcrumb_trail(request, article) -> list[dict]:
+    """Home, the category, the article: the page shows all but the last (its own title is the heading)."""
+    steps = [
+        ("Home", reverse("articles:home")),
+        (article.category.name, article.category.get_absolute_url()),
+        (article.title, article.get_absolute_url()),
+    ]
+    return [{"name": name, "path": path, "url": request.build_absolute_uri(path)} for name, path in steps]
+
+
+def breadcrumb_data(trail: list[dict]) -> dict:
+    """schema.org BreadcrumbList of a trail from `breadcrumb_trail()`."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": position, "name": crumb["name"], "item": crumb["url"]}
+            for position, crumb in enumerate(trail, start=1)
+        ],
+    }
+
+
 def article_data(request, article) -> dict:
     """schema.org TechArticle for an article page."""
     url = request.build_absolute_uri(article.get_absolute_url())
@@ -96,7 +137,31 @@ def article_data(request, article) -> dict:
     }
     if article.published_at is not None:
         data["datePublished"] = article.published_at
+    card = article_card(request, article)
+    if card is not None:
+        data["image"] = {
+            "@type": "ImageObject",
+            "url": card["url"],
+            "width": card["width"],
+            "height": card["height"],
+            "caption": card["alt"],
+        }
     return data
+
+
+# Every fenced code block, highlighted or not, is wrapped in this (articles/rendering.py); nothing else is.
+CODE_BLOCK_MARKER = '<div class="highlight">'
+
+
+def has_code_blocks(article) -> bool:
+    """Whether the page needs pygments.css: only then is the render-blocking stylesheet linked.
+
+    Read from body_html, the derived HTML itself, rather than kept in a column
+    of its own: every writer of body_html (saves, bulk corpus inserts, re-render
+    migrations) would have to keep such a column right, and finding the marker
+    in the HTML already in memory costs microseconds on an uncached render only.
+    """
+    return CODE_BLOCK_MARKER in article.body_html
 
 
 def robots_lines(request) -> list[str]:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from articles import feedback, feeds, sitemaps, views
+from articles import cards, feedback, feeds, sitemaps, views
 from articles.caching import cache_public_page
 
 
@@ -28,6 +28,8 @@ urlpatterns = [
     path("articles/<slug:slug>/", cache_public_page(views.ArticleView.as_view()), name="article"),
     # "Was this helpful?" (articles/feedback.py): never cached.
     path("articles/<slug:slug>/feedback/", feedback.feedback_view, name="feedback"),
+    # The article's social card (og:image), made on first request and stored (articles/cards.py).
+    path("articles/<slug:slug>/card-<slug:key>.png", cards.card_view, name="card"),
     path("preview/<token:token>/", views.preview_view, name="preview"),
     # Feeds, sitemap and robots.txt (articles/feeds.py, articles/sitemaps.py, articles/seo.py).
     path("feed/", feeds.ArticlesFeed(), name="feed"),

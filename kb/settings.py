@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
 
 from kb import serving
 from kb.env import env_bool, env_int, env_list, env_str
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "articles.caching.SentPageMiddleware",
     # Security headers above everything that can answer: static files and cached pages get them too.
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy, Cross-Origin-Resource-Policy and Reporting-Endpoints (kb/headers.py).
+    "kb.headers.SecurityHeadersMiddleware",
     "kb.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -372,6 +375,34 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# Violations are reported (kb/csp_reports.py): `report-to` names the Reporting-Endpoints group
+# (kb/headers.py), `report-uri` is for browsers without the Reporting API.
+CSP_REPORTS = env_bool("CSP_REPORTS", default=True)
+CSP_REPORT_GROUP = "csp-endpoint"
+if CSP_REPORTS:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [reverse_lazy("csp-report")]
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-to"] = CSP_REPORT_GROUP
+# What one post may carry (413 past it) and how many posts are taken a minute, per client address and
+# for the whole site (429 past either; in Redis, kb/throttle.py), so reports cannot flood the logs.
+CSP_REPORT_MAX_BYTES = 8 * 1024
+CSP_REPORT_MAX_PER_POST = 20
+CSP_REPORT_RATE_PER_MINUTE = env_int("CSP_REPORT_RATE_PER_MINUTE", 60)
+CSP_REPORT_SITE_RATE_PER_MINUTE = env_int("CSP_REPORT_SITE_RATE_PER_MINUTE", 1200)
+
+# Browser features no page uses, turned off for every page (kb/headers.py); an empty list denies the
+# feature to the site and to anything it could embed. Only names Chromium recognises (an unknown one
+# is a console warning on every page): tests/browser/test_permissions_policy.py.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer", "autoplay", "browsing-topics", "camera", "clipboard-read", "clipboard-write",
+        "display-capture", "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid",
+        "identity-credentials-get", "idle-detection", "local-fonts", "magnetometer", "microphone", "midi",
+        "otp-credentials", "payment", "picture-in-picture", "publickey-credentials-create",
+        "publickey-credentials-get", "screen-wake-lock", "serial", "storage-access", "sync-xhr", "usb",
+        "window-management", "xr-spatial-tracking",
+    ]
+}  # fmt: skip
 
 # The cache: Redis when REDIS_URL is set (shared by every process and machine),
 # else this process's memory.

@@ -73,14 +73,19 @@ def client_address(request) -> str:
 # ---------------------------------------------------------------- per client, in Redis
 
 
-def wait_seconds(client: str) -> float:
-    """0 if `client` may make an expensive request now (and counts it), else the seconds until it may."""
-    rate, burst = settings.EXPENSIVE_RATE_PER_MINUTE, settings.EXPENSIVE_RATE_BURST
+def wait_seconds(client: str, *, rate: int | None = None, burst: int | None = None, scope: str = "throttle") -> float:
+    """0 if `client` may make an expensive request now (and counts it), else the seconds until it may.
+
+    Other limits (kb/csp_reports.py) pass their own rate a minute, burst and
+    scope, the key prefix that keeps their counts apart from this one's.
+    """
+    rate = settings.EXPENSIVE_RATE_PER_MINUTE if rate is None else rate
+    burst = settings.EXPENSIVE_RATE_BURST if burst is None else burst
     backend = caches["default"]
     if rate <= 0 or not hasattr(backend, "redis"):
         return 0.0
     interval = 60_000_000 // rate
-    key = backend.make_and_validate_key(f"throttle:{hashlib.sha256(client.encode()).hexdigest()[:32]}")
+    key = backend.make_and_validate_key(f"{scope}:{hashlib.sha256(client.encode()).hexdigest()[:32]}")
     try:
         waited = backend.redis().eval(_GCRA, 1, key, interval, interval * max(burst - 1, 0))
     except (RedisError, OSError):

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from articles import api
-from kb import health
+from kb import csp_reports, headers, health
 from kb.login import LoginForm
 
 # The sign-in form with the username's length enforced (kb/login.py).
@@ -15,6 +15,9 @@ urlpatterns = [
     path("livez", health.livez, name="livez"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # Where browsers send CSP violation reports (kb/csp_reports.py), and the favicon where they look for it.
+    path("csp-reports/", csp_reports.receive, name="csp-report"),
+    path("favicon.ico", headers.favicon, name="favicon"),
     # The read-only JSON API (articles/api.py); any other /api/ address is a JSON 404.
     path("api/v1/", api.urls()),
     re_path(r"^api/", api.not_found),

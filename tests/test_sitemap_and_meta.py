@@ -1,3 +1,4 @@
+import io
 import json
 import re
 from html import unescape
@@ -236,9 +237,17 @@ class Head(HTMLParser):
         return [link["href"] for link in self.links if link.get("rel") == "canonical"]
 
     @property
+    def all_data(self):
+        return [json.loads(text) for text in self.json_ld]
+
+    @property
     def data(self):
-        (text,) = self.json_ld
-        return json.loads(text)
+        """The page's main item: everything but its BreadcrumbList."""
+        (main,) = [item for item in self.all_data if item["@type"] != "BreadcrumbList"]
+        return main
+
+    def alternates(self):
+        return [link["href"] for link in self.links if link.get("rel") == "alternate"]
 
 
 def head(client, url, **kwargs):
@@ -255,6 +264,7 @@ def test_an_article_page_has_title_description_canonical_sharing_tags_and_tech_a
         summary="Make retries safe.",
         author=author,
         tags=["api", "reliability"],
+        category=CategoryFactory(name="Product Engineering", slug="product-engineering"),
     )
 
     page = head(client, "/articles/idempotency-keys/?utm_source=newsletter&utm_medium=email&page=3")
@@ -266,7 +276,11 @@ def test_an_article_page_has_title_description_canonical_sharing_tags_and_tech_a
     assert page.one("og:type") == "article"
     assert page.one("og:title") == "Idempotency keys"
     assert page.one("og:description") == "Make retries safe."
-    assert page.one("twitter:card") == "summary"
+    assert page.one("twitter:card") == "summary_large_image"
+    assert page.one("og:image").startswith(f"{ORIGIN}/articles/idempotency-keys/card-")
+    assert page.one("og:image:width") == "1200"
+    assert page.one("og:image:height") == "630"
+    assert page.one("og:image:alt") == "“Idempotency keys” — Product Engineering, kb"
     assert page.one("twitter:title") == "Idempotency keys"
     assert page.one("twitter:description") == "Make retries safe."
     assert sorted(page.named("article:tag")) == ["api", "reliability"]
@@ -312,7 +326,9 @@ def test_json_ld_stays_valid_json_whatever_the_title_holds(client, article_facto
     assert page.data["headline"] == title
     assert page.data["description"] == f"About {title}"
     assert "<script>alert(1)</script>" not in html
-    assert len(re.findall(r"<script\b", html.split("</head>")[0])) == 1
+    # The TechArticle and the BreadcrumbList, whose last step is the title too.
+    assert len(re.findall(r"<script\b", html.split("</head>")[0])) == 2
+    assert page.all_data[1]["itemListElement"][-1]["name"] == title
     assert page.titles == [f"{title} · kb"]
 
 
@@ -402,3 +418,114 @@ def test_every_reader_page_has_exactly_one_title_description_and_canonical(clien
         assert len(page.canonicals) == 1, url
         assert page.canonicals[0] == ORIGIN + url, url
         assert unescape(page.one("og:url")) == page.canonicals[0], url
+
+
+def test_only_published_articles_have_a_social_card(client, article_factory, staff_user, editor):
+    draft = article_factory(slug="not-yet", draft=True)
+    client.force_login(staff_user)
+
+    for url in ["/articles/not-yet/", previews.create_preview_link(article=draft, by=editor).get_absolute_url()]:
+        page = head(client, url)
+        assert page.named("og:image") == [], url
+        assert page.one("twitter:card") == "summary", url
+        assert "image" not in page.data, url
+
+
+def test_pages_other_than_articles_keep_the_small_summary_card(client, seeded):
+    for url in ["/", "/categories/product-engineering/", "/tags/api/"]:
+        page = head(client, url)
+        assert page.one("twitter:card") == "summary", url
+        assert page.named("og:image") == [], url
+
+
+def test_category_and_tag_pages_list_their_own_feeds_before_the_sites(client, seeded):
+    category = head(client, "/categories/product-engineering/")
+    tag = head(client, "/tags/api/")
+    home = head(client, "/")
+
+    assert category.alternates() == [
+        "/categories/product-engineering/feed/",
+        "/categories/product-engineering/feed/atom/",
+        "/feed/",
+        "/feed/atom/",
+    ]
+    assert tag.alternates() == ["/tags/api/feed/", "/tags/api/feed/atom/", "/feed/", "/feed/atom/"]
+    assert home.alternates() == ["/feed/", "/feed/atom/"]
+    links = [link for link in category.links if link.get("rel") == "alternate"]
+    assert links[0]["type"] == "application/rss+xml" and links[0]["title"] == "Product Engineering · kb (RSS)"
+
+
+class Links(HTMLParser):
+    """Every <a>'s href and text in the body."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.links, self._href = [], None
+        self.feed(html.split("<body")[1])
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href"), ""
+
+    def handle_data(self, data):
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, " ".join(self._text.split())))
+            self._href = None
+
+
+def test_every_reader_page_shows_a_feed_link_and_listings_show_their_own(client, seeded):
+    for url in ["/", "/articles/rest-api-versioning-strategies/", "/search/?q=api"]:
+        links = Links(client.get(url).content.decode()).links
+        assert ("/feed/", "RSS feed") in links, url
+        assert ("/feed/atom/", "Atom feed") in links, url
+
+    category = Links(client.get("/categories/product-engineering/").content.decode()).links
+    tag = Links(client.get("/tags/api/").content.decode()).links
+    assert ("/categories/product-engineering/feed/", "RSS feed") in category
+    assert ("/tags/api/feed/atom/", "Atom feed") in tag
+    for feed in ["/categories/product-engineering/feed/", "/tags/api/feed/atom/", "/feed/"]:
+        assert client.get(feed).status_code == 200, feed
+
+
+def test_favicon_ico_is_served_where_browsers_ask_and_named_in_the_head(client, db):
+    from PIL import Image
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/vnd.microsoft.icon"
+    assert "max-age=86400" in response["Cache-Control"]
+    icon = Image.open(io.BytesIO(response.content))
+    assert icon.format == "ICO"
+    assert {(16, 16), (32, 32), (48, 48)} <= icon.info["sizes"]
+    page = head(client, "/")
+    icons = [link["href"] for link in page.links if link.get("rel") == "icon"]
+    assert icons == ["/favicon.ico", "/static/favicon.svg"]
+    touch = [link["href"] for link in page.links if link.get("rel") == "apple-touch-icon"]
+    assert touch == ["/static/apple-touch-icon.png"]
+    from django.contrib.staticfiles import finders
+
+    assert Image.open(finders.find("apple-touch-icon.png")).size == (180, 180)
+    assert client.head("/favicon.ico").status_code == 200
+    assert client.post("/favicon.ico").status_code == 405
+
+
+def stylesheets(page):
+    return [link["href"] for link in page.links if link.get("rel") == "stylesheet"]
+
+
+def test_the_code_stylesheet_is_linked_only_on_articles_with_code_blocks(client, article_factory):
+    article_factory(slug="with-code", body="Intro.\n\n```python\nprint('hi')\n```\n")
+    article_factory(slug="unknown-language", body="```brainfuck\n+++.\n```\n")
+    article_factory(slug="indented-code", body="Intro.\n\n    plain indented code\n")
+    article_factory(slug="prose-only", body="Just words, and `inline code`.\n\n> A quote.")
+
+    for slug in ["with-code", "unknown-language", "indented-code"]:
+        assert "/static/css/pygments.css" in stylesheets(head(client, f"/articles/{slug}/")), slug
+    assert stylesheets(head(client, "/articles/prose-only/")) == ["/static/css/site.css"]
+    for url in ["/", "/search/?q=code"]:
+        assert "/static/css/pygments.css" not in stylesheets(head(client, url)), url

@@ -1,6 +1,7 @@
 """Head metadata for templates/includes/meta.html; the logic lives in articles.seo."""
 
 from django import template
+from django.utils.html import format_html
 
 from articles import seo
 
@@ -19,7 +20,22 @@ def canonical_url(context):
 
 @register.simple_tag(takes_context=True)
 def article_json_ld(context, article):
-    return seo.json_ld(seo.article_data(context["request"], article))
+    """The article's TechArticle and its BreadcrumbList, as two JSON-LD elements."""
+    request = context["request"]
+    trail = seo.breadcrumb_trail(request, article)
+    return format_html(
+        "{}\n  {}", seo.json_ld(seo.article_data(request, article)), seo.json_ld(seo.breadcrumb_data(trail))
+    )
+
+
+@register.simple_tag(takes_context=True)
+def breadcrumb_trail(context, article):
+    return seo.breadcrumb_trail(context["request"], article)
+
+
+@register.simple_tag(takes_context=True)
+def article_card(context, article):
+    return seo.article_card(context["request"], article)
 
 
 @register.simple_tag(takes_context=True)
@@ -31,3 +47,9 @@ def website_json_ld(context):
 def collection_json_ld(context, name, description):
     url = canonical_url(context)
     return seo.json_ld(seo.collection_data(context["request"], name=name, description=description, url=url))
+
+
+@register.filter
+def has_code_blocks(article) -> bool:
+    """Whether the article's page needs the code highlighting stylesheet (articles.seo.has_code_blocks)."""
+    return seo.has_code_blocks(article)
