@@ -1,9 +1,9 @@
 """The read-only JSON API, version 1, mounted at /api/v1/ (django-ninja).
 
 Public articles only: every query starts from `Article.objects.published()`.
-The OpenAPI document (/api/v1/openapi.json) and the docs page (/api/v1/docs)
-are generated from this module; the docs page's Swagger UI files come from
-django-ninja's own static files, never from a CDN.
+The OpenAPI document (/api/v1/openapi.json) is generated from this module,
+and the reference page (/api/v1/docs) from that document: server-rendered, no
+script (articles/api_reference.py replaces django-ninja's Swagger UI).
 
 - Errors are RFC 9457 problem details (`application/problem+json`), 400 for
   unknown query parameters and bad values (django-ninja's 422 is replaced),
@@ -32,10 +32,10 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import HttpError, ValidationError
-from ninja.openapi.docs import Swagger
 from pydantic import field_validator
 
 from articles import search_hook
+from articles.api_reference import Reference
 from articles.forms import MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_TAG_FILTERS
 from articles.models import Article, Category
 from articles.querysets import public_tags
@@ -123,8 +123,8 @@ api = KbNinjaAPI(
         "Successful responses carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`."
     ),
     urls_namespace="api-v1",
-    # validatorUrl: Swagger UI would otherwise send the document to an online validator.
-    docs=Swagger(settings={"validatorUrl": None, "defaultModelsExpandDepth": 0}),
+    # A page generated from the OpenAPI document, in place of Swagger UI (#15).
+    docs=Reference(),
 )
 
 
