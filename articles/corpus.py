@@ -32,7 +32,7 @@ import time
 from bisect import bisect
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -41,6 +41,7 @@ import frontmatter
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections, reset_queries, transaction
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
@@ -370,10 +371,18 @@ class Generator:
 # ---------------------------------------------------------------- rendering, in worker processes
 
 
-def _render(body: str) -> tuple:
+def _render(work: tuple[str, str, str, list[str]]) -> tuple[tuple, tuple[str, str, str]]:
+    """(the derived fields, the search document's three parts) of one article: the app's own derivations."""
+    title, summary, body, tag_names = work
     article = Article(body=body)
-    article.render()  # the app's own derivation: validate, render_markdown, set the derived fields
-    return tuple(getattr(article, name) for name in Article.DERIVED_FIELDS)
+    article.render()  # validate, render_markdown, set the derived fields
+    derived = tuple(getattr(article, name) for name in Article.DERIVED_FIELDS)
+    doc = search_bulk.Doc(None, title, summary, article.body_text, tag_names)
+    return derived, search.document_parts(doc)
+
+
+def _work(specs: list[Spec], tags) -> list[tuple]:
+    return [(s.title, s.summary, s.body, [tags[i].name for i in s.tags]) for s in specs]
 
 
 class _InProcess:
@@ -467,6 +476,34 @@ def counts() -> dict[str, int]:
     }
 
 
+@contextmanager
+def _triggers_deferred():
+    """PostgreSQL, as a superuser: this session's writes fire no triggers while the corpus goes in.
+
+    The listing-count and lexicon triggers would otherwise do, per row and per
+    statement, work that `search.rebuild_all()` redoes once, set-based, at the
+    end; foreign keys are not checked either (every id written here was just
+    read or returned by the database). `session_replication_role` is this
+    session's own setting: other sessions' writes keep their triggers. Without
+    the privilege, the triggers stay on and the load is only slower. Yields
+    whether they were deferred.
+    """
+    if connection.vendor != "postgresql":
+        yield False
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+        deferred = cursor.fetchone()[0]
+        if deferred:
+            cursor.execute("SET session_replication_role = replica")
+    try:
+        yield deferred
+    finally:
+        if deferred:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
 def generate(
     *,
     articles: int,
@@ -491,68 +528,50 @@ def generate(
     timings = {"render_wait": 0.0, "insert": 0.0, "search_documents": 0.0}
     pool = _pool(workers if workers is not None else os.cpu_count() or 1)
     try:
-        pending = pool.map_async(_render, [s.body for s in specs[0]], chunksize=16) if specs else None
-        done = 0
-        for index in range(len(batches)):
-            batch = specs[index]
-            # Queue the next batch's rendering before writing this one, so workers and database overlap.
-            if index + 1 < len(batches):
-                specs.append([generator.article(kind, len(authors)) for kind in batches[index + 1]])
-                upcoming = pool.map_async(_render, [s.body for s in specs[index + 1]], chunksize=16)
-            else:
-                upcoming = None
-            t = time.monotonic()
-            derived = pending.get()
-            timings["render_wait"] += time.monotonic() - t
-            _write_batch(batch, derived, categories, tags, authors, content_type, timings)
-            specs[index] = None  # free the batch's text
-            reset_queries()  # with DEBUG on, Django would keep every batch's SQL (megabytes each)
-            pending = upcoming
-            done += len(batch)
-            if progress:
-                progress(done, len(kinds))
+        with _triggers_deferred() as deferred:
+            timings["triggers_deferred"] = float(deferred)
+            pending = pool.map_async(_render, _work(specs[0], tags), chunksize=16) if specs else None
+            done = 0
+            for index in range(len(batches)):
+                batch = specs[index]
+                # Queue the next batch's rendering before writing this one, so workers and database overlap.
+                if index + 1 < len(batches):
+                    specs.append([generator.article(kind, len(authors)) for kind in batches[index + 1]])
+                    upcoming = pool.map_async(_render, _work(specs[index + 1], tags), chunksize=16)
+                else:
+                    upcoming = None
+                t = time.monotonic()
+                rendered = pending.get()
+                timings["render_wait"] += time.monotonic() - t
+                _write_batch(batch, rendered, categories, tags, authors, content_type, timings)
+                specs[index] = None  # free the batch's text
+                reset_queries()  # with DEBUG on, Django would keep every batch's SQL (megabytes each)
+                pending = upcoming
+                done += len(batch)
+                if progress:
+                    progress(done, len(kinds))
     finally:
         pool.close()
         pool.join()
-
-    # Every other derived structure (word frequencies, counts...) from the articles now in place.
-    t = time.monotonic()
-    search.rebuild_all(skip={search_bulk.DOCUMENTS_STEP})
-    timings["other_rebuild_steps"] = time.monotonic() - t
+        # Every other derived structure (word frequencies, counts...) from the articles now in place, once,
+        # set-based; also after a failure part-way, so the batches already committed are counted.
+        t = time.monotonic()
+        search.rebuild_all(skip={search_bulk.DOCUMENTS_STEP})
+        timings["other_rebuild_steps"] = time.monotonic() - t
     caching.content_changed()
     timings["total"] = time.monotonic() - started
     return timings
 
 
-def _write_batch(batch: list[Spec], derived: list[tuple], categories, tags, authors, content_type, timings):
+def _write_batch(batch: list[Spec], rendered: list[tuple], categories, tags, authors, content_type, timings):
+    if connection.vendor == "postgresql":
+        _copy_batch(batch, rendered, categories, tags, authors, content_type, timings)
+        return
+    derived = [values for values, _ in rendered]
+    # SQLite (`make run`): the ORM's bulk inserts, then the FTS5 rows.
     t = time.monotonic()
-    postgresql = connection.vendor == "postgresql"
-    rows, docs = [], []
-    for spec, values in zip(batch, derived, strict=True):
-        article = Article(
-            title=spec.title,
-            slug=spec.slug,
-            summary=spec.summary,
-            body=spec.body,
-            category=categories[spec.category],
-            author=authors[spec.author],
-            status=spec.status,
-            published_at=spec.published_at,
-            created_at=spec.created_at,
-            updated_at=spec.updated_at,
-            seed_checksum=MARKER,
-            **dict(zip(Article.DERIVED_FIELDS, values, strict=True)),
-        )
-        doc = search_bulk.Doc(
-            None, article.title, article.summary, article.body_text, [tags[i].name for i in spec.tags]
-        )
-        if postgresql:
-            # The search document goes in with the row (index_article's own expression), so each row is written once.
-            article.search_vector = search_bulk.document_expression(doc)
-        rows.append(article)
-        docs.append(doc)
+    rows = [_article_row(spec, values, categories, authors) for spec, values in zip(batch, derived, strict=True)]
     with transaction.atomic(), _explicit_timestamps():
-        # Chunks of a fixed size, so the driver prepares one statement shape rather than one per batch.
         Article.objects.bulk_create(rows, batch_size=CHUNK)
         TaggedItem.objects.bulk_create(
             (
@@ -567,10 +586,115 @@ def _write_batch(batch: list[Spec], derived: list[tuple], categories, tags, auth
             revision.created_at = article.updated_at
         ArticleRevision.objects.bulk_create(revisions, batch_size=CHUNK)
         timings["insert"] += time.monotonic() - t
-        if not postgresql:
-            t = time.monotonic()
-            search_bulk.index_docs(replace(doc, pk=article.pk) for doc, article in zip(docs, rows, strict=True))
-            timings["search_documents"] += time.monotonic() - t
+        t = time.monotonic()
+        search_bulk.index_docs(
+            search_bulk.Doc(
+                article.pk, article.title, article.summary, article.body_text, [tags[i].name for i in spec.tags]
+            )
+            for article, spec in zip(rows, batch, strict=True)
+        )
+        timings["search_documents"] += time.monotonic() - t
+
+
+def _article_row(spec: Spec, values: tuple, categories, authors) -> Article:
+    return Article(
+        title=spec.title,
+        slug=spec.slug,
+        summary=spec.summary,
+        body=spec.body,
+        category=categories[spec.category],
+        author=authors[spec.author],
+        status=spec.status,
+        published_at=spec.published_at,
+        created_at=spec.created_at,
+        updated_at=spec.updated_at,
+        seed_checksum=MARKER,
+        **dict(zip(Article.DERIVED_FIELDS, values, strict=True)),
+    )
+
+
+def _columns(model, instance, skip=("id",)) -> list:
+    """The model's columns that a row is written with: every concrete one but `skip` and those the database fills."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in skip and not isinstance(getattr(instance, f.attname), DatabaseDefault)
+    ]
+
+
+def _copy(cursor, table: str, columns: list[str], rows) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+_STAGE = "corpus_stage"
+_DOC_COLUMNS = ("doc_title", "doc_tags_summary", "doc_body")
+
+
+def _copy_batch(batch: list[Spec], rendered: list[tuple], categories, tags, authors, content_type, timings):
+    """PostgreSQL: a batch written with COPY, a few statements in all.
+
+    The articles are copied into a temporary table with their search documents'
+    three parts, then inserted from it with the document computed by
+    `search_bulk`'s expression (index_article's own), so each row is written
+    once, with its vector. Ids are drawn from the table's sequence first, so
+    taggings and revisions are copied without a round trip per article. Every
+    value goes through the field's own `get_db_prep_save`, as `save()` would.
+    """
+    t = time.monotonic()
+    rows = [_article_row(spec, values, categories, authors) for spec, (values, _) in zip(batch, rendered, strict=True)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('articles_article', 'id')) FROM generate_series(1, %s)", [len(rows)]
+        )
+        for article, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            article.pk = pk
+        fields = _columns(Article, rows[0], skip=("search_vector",))
+        names = [f.column for f in fields]
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_STAGE} AS SELECT {', '.join(names)}, "  # noqa: S608 (names from the model)
+            + ", ".join(f"''::text AS {c}" for c in _DOC_COLUMNS)
+            + " FROM articles_article WITH NO DATA"
+        )
+        _copy(
+            cursor,
+            _STAGE,
+            [*names, *_DOC_COLUMNS],
+            (
+                [f.get_db_prep_save(getattr(article, f.attname), connection) for f in fields] + list(parts)
+                for article, (_, parts) in zip(rows, rendered, strict=True)
+            ),
+        )
+        vector = search_bulk._vector_sql(*_DOC_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO articles_article ({', '.join(names)}, search_vector) "  # noqa: S608 (names from the model)
+            f"SELECT {', '.join(names)}, {vector} FROM {_STAGE} ORDER BY id",
+            [search.CONFIG] * 3,
+        )
+        cursor.execute(f"DROP TABLE {_STAGE}")
+        _copy(
+            cursor,
+            "taggit_taggeditem",
+            ["content_type_id", "object_id", "tag_id"],
+            (
+                [content_type.pk, article.pk, tags[tag].pk]
+                for article, spec in zip(rows, batch, strict=True)
+                for tag in spec.tags
+            ),
+        )
+        revisions = [revision_of(article, by=article.author, note="Generated corpus") for article in rows]
+        for revision, article in zip(revisions, rows, strict=True):
+            revision.created_at = article.updated_at
+        fields = _columns(ArticleRevision, revisions[0])
+        _copy(
+            cursor,
+            "articles_articlerevision",
+            [f.column for f in fields],
+            ([f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] for r in revisions),
+        )
+    timings["insert"] += time.monotonic() - t
 
 
 def zipf_check(tag_counts: list[int]) -> float:
