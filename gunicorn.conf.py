@@ -25,7 +25,9 @@ timeouts) are JSON lines on stdout too, in the same format.
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,6 +69,32 @@ forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Request line and header limits: oversized requests are refused with 400.
 limit_request_line = 8190
 limit_request_fields = 100
+
+# Metrics from every worker in one scrape (kb/metrics.py): prometheus_client keeps each process's values in
+# files in this directory, which a scrape adds up. One fresh directory per master unless one is given.
+_created_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _created_metrics_dir = tempfile.mkdtemp(prefix="kb-metrics-", dir=worker_tmp_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+
+
+def on_starting(server):
+    # A given directory may hold a previous run's files, whose counts would be added to this one's.
+    for name in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # its live gauges (pool, failing fast) stop counting
+
+
+def on_exit(server):
+    if _created_metrics_dir:
+        shutil.rmtree(_created_metrics_dir, ignore_errors=True)
+
 
 # Python's warnings as JSON lines too, in the master and (inherited) in every worker before Django starts.
 logging.captureWarnings(True)

@@ -1,7 +1,8 @@
 """Liveness and readiness probes for load balancers and orchestrators.
 
-`HealthCheckMiddleware` is the first middleware: it answers `/livez` and
-`/readyz` before host validation, HTTPS redirection and sessions, so a probe
+`HealthCheckMiddleware` is the first middleware: it answers `/livez`,
+`/readyz` and `/metrics` (kb/metrics.py, behind its token) before host
+validation, HTTPS redirection and sessions, so a probe
 that sends an internal address as its Host header, over plain HTTP, works.
 The URL patterns in kb/urls.py name the same views, so tests and docs can use
 `reverse()`; requests never reach them through the URL resolver.
@@ -16,7 +17,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from psycopg_pool import PoolTimeout
 
-from kb import dbguard
+from kb import dbguard, metrics
 
 _PROBE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -97,7 +98,11 @@ class HealthCheckMiddleware:
 
     def __call__(self, request):
         if self._probes is None:
-            self._probes = {reverse("livez"): livez, reverse("readyz"): readyz}
+            self._probes = {
+                reverse("livez"): livez,
+                reverse("readyz"): readyz,
+                reverse("metrics"): metrics.metrics_view,
+            }
         probe = self._probes.get(request.path_info)
         if probe is not None:
             return probe(request)

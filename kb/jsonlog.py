@@ -49,6 +49,12 @@ def configure(config: dict) -> None:
     UnorderedObjectListWarning) is printed to stderr as plain text, breaking
     the one-JSON-object-a-line contract of everything else.
     """
+    # dictConfig replaces a logger's handlers but adds to its filters: configured twice (tests, a
+    # reconfiguration), a logger would filter every record twice, counting it twice in a rate limit.
+    for name in config.get("loggers", {}):
+        logger = logging.getLogger(name)
+        for existing in list(logger.filters):
+            logger.removeFilter(existing)
     logging.config.dictConfig(config)
     logging.captureWarnings(True)
 

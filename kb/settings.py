@@ -456,6 +456,10 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # kb.middleware, and errors with their tracebacks. django.request is kept to
 # errors, because every request already has its own line.
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# /metrics (kb/metrics.py): Prometheus text for a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
+# a 404 while unset. PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py makes one) adds up gunicorn's processes.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # Python's warnings are logged too, as JSON ("py.warnings"), by kb.jsonlog.configure. A bad Host header is
 # one WARNING line without a traceback, at most 10 a minute per process (kb.jsonlog.DisallowedHostFilter).
 LOGGING_CONFIG = "kb.jsonlog.configure"

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from articles import api
 from kb import csp_reports, headers, health
 from kb.login import LoginForm
+from kb.metrics import metrics_view
 
 # The sign-in form with the username's length enforced (kb/login.py).
 admin.site.login_form = LoginForm
@@ -14,6 +15,7 @@ urlpatterns = [
     # Answered by kb.health.HealthCheckMiddleware before routing; named here for reverse().
     path("livez", health.livez, name="livez"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     # Where browsers send CSP violation reports (kb/csp_reports.py), and the favicon where they look for it.
     path("csp-reports/", csp_reports.receive, name="csp-report"),
