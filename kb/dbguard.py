@@ -221,7 +221,7 @@ def probe(alias: str = "default", timeout: float | None = None) -> bool:
             conn.execute("SELECT 1")
         return True
     except Exception as error:  # noqa: BLE001 (any failure means: not yet)
-        logger.info("Database probe failed: %s", type(error).__name__)
+        logger.debug("Database probe failed: %s", type(error).__name__)  # every few hundred ms: not for the log
         return False
 
 
