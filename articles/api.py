@@ -171,6 +171,9 @@ def _server_error(request, exc):
     if isinstance(exc, OperationalError | InterfaceError):
         # The database is unreachable or restarting: worth retrying shortly.
         logger.warning("API request failed: database unavailable (%s)", exc)
+        from kb.dbguard import breaker
+
+        breaker.trip()  # the next requests fail fast until it answers (kb/dbguard.py)
         response = problem(503, "The service is briefly unavailable. Please try again in a few seconds.")
         response["Retry-After"] = "10"
         return response

@@ -193,10 +193,11 @@ def test_readyz_answers_within_a_second_when_the_database_freezes(relay, app):
 def test_refused_connections_fail_fast_after_the_first(relay, app):
     assert app("/")["status"] == 200
     relay.cut()
-    first = app("/")
-    assert first["status"] == 503
-    after = [app(path) for path in ["/", "/articles/anything/", "/search/?q=x"] * 4]
+    first = app("/api/v1/articles")  # the API finds it down first: its own JSON 503, and the process knows
+    assert first["status"] == 503 and first["headers"]["Content-Type"] == "application/problem+json"
+    after = [app(path) for path in ["/", "/articles/anything/", "/search/?q=x", "/api/v1/articles"] * 3]
     assert all(page["status"] == 503 for page in after)
+    assert after[-1]["headers"]["Content-Type"] == "application/problem+json"
     # Without the breaker each of these waited DB_POOL_TIMEOUT (1 s here, 5 s by default).
     slowest = max(page["seconds"] for page in after)
     assert slowest < 0.3, slowest
