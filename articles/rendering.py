@@ -86,7 +86,7 @@ HIGHLIGHT_CHARS = 20_000
 # cmarkgfm's own wrapper frees neither the parsed tree nor the rendered
 # string (about 12 MB leaked per 200 KB body), and exposes no way to. Its
 # shared library exports the whole cmark-gfm API, so we declare the calls we
-# need and free what they allocate.
+# need and free what they allocate (all at once, through the arena below).
 _ffi = cffi.FFI()
 _ffi.cdef(
     """
@@ -99,18 +99,17 @@ _ffi.cdef(
         void *(*realloc)(void *, size_t);
         void (*free)(void *);
     } cmark_mem;
-    cmark_mem *cmark_get_default_mem_allocator(void);
     void cmark_gfm_core_extensions_ensure_registered(void);
     cmark_syntax_extension *cmark_find_syntax_extension(const char *name);
-    cmark_parser *cmark_parser_new(int options);
     int cmark_parser_attach_syntax_extension(cmark_parser *parser, cmark_syntax_extension *extension);
     void cmark_parser_feed(cmark_parser *parser, const char *buffer, size_t len);
     cmark_node *cmark_parser_finish(cmark_parser *parser);
-    void cmark_parser_free(cmark_parser *parser);
     cmark_llist *cmark_parser_get_syntax_extensions(cmark_parser *parser);
-    char *cmark_render_html(cmark_node *root, int options, cmark_llist *extensions);
-    void cmark_node_free(cmark_node *node);
     const char *cmark_version_string(void);
+    cmark_mem *cmark_get_arena_mem_allocator(void);
+    void cmark_arena_reset(void);
+    cmark_parser *cmark_parser_new_with_mem(int options, cmark_mem *mem);
+    char *cmark_render_html_with_mem(cmark_node *root, int options, cmark_llist *extensions, cmark_mem *mem);
     """
 )
 _lib = _ffi.dlopen(cmarkgfm._cmark.__file__)
@@ -139,31 +138,38 @@ def _extension_handles():
     return _extensions
 
 
+# cmark-gfm's arena allocator hands out memory by moving a pointer and frees
+# it all at once: on a 200 KB body of `a*` (51,200 emphasis nodes) malloc and
+# free were half of cmark's time. The arena is one per process (a C global),
+# so one render at a time uses it.
+_arena_lock = threading.Lock()
+
+
 def _cmark_html(source: str, *, footnotes: bool = True) -> str:
     data = source.encode("utf-8", "surrogatepass")
     options = _OPTIONS if footnotes else _OPTIONS & ~_cm.CMARK_OPT_FOOTNOTES
-    parser = _lib.cmark_parser_new(options)
-    if parser == _ffi.NULL:
-        raise RenderError("The Markdown renderer could not start; please try again.")
-    try:
-        for extension in _extension_handles():
-            _lib.cmark_parser_attach_syntax_extension(parser, extension)
-        _lib.cmark_parser_feed(parser, data, len(data))
-        root = _lib.cmark_parser_finish(parser)
-        if root == _ffi.NULL:
-            raise RenderError("The Markdown renderer could not read this body.")
+    extensions = _extension_handles()
+    with _arena_lock:
+        arena = _lib.cmark_get_arena_mem_allocator()
         try:
-            rendered = _lib.cmark_render_html(root, options, _lib.cmark_parser_get_syntax_extensions(parser))
+            parser = _lib.cmark_parser_new_with_mem(options, arena)
+            if parser == _ffi.NULL:
+                raise RenderError("The Markdown renderer could not start; please try again.")
+            for extension in extensions:
+                _lib.cmark_parser_attach_syntax_extension(parser, extension)
+            _lib.cmark_parser_feed(parser, data, len(data))
+            root = _lib.cmark_parser_finish(parser)
+            if root == _ffi.NULL:
+                raise RenderError("The Markdown renderer could not read this body.")
+            rendered = _lib.cmark_render_html_with_mem(
+                root, options, _lib.cmark_parser_get_syntax_extensions(parser), arena
+            )
             if rendered == _ffi.NULL:
                 raise RenderError("The Markdown renderer could not render this body.")
-            try:
-                return _ffi.string(rendered).decode("utf-8", "replace")
-            finally:
-                _lib.cmark_get_default_mem_allocator().free(rendered)
+            return _ffi.string(rendered).decode("utf-8", "replace")
         finally:
-            _lib.cmark_node_free(root)
-    finally:
-        _lib.cmark_parser_free(parser)
+            # Parser, tree and output all live in the arena: one reset frees them.
+            _lib.cmark_arena_reset()
 
 
 # ---------------------------------------------------------------- 1. chains
@@ -299,6 +305,11 @@ _CLOSES_P = frozenset(
 )
 
 
+# A `<` and, when it starts a tag, the tag: `finditer` finds every `<` at C
+# speed and hands over the tag's parts, so there is one match per `<`.
+_TOKEN = re.compile(rf"<(?:(/?)([A-Za-z][^\t\n\f\r />]*+)((?:[\t\n\f\r /]++|{_ATTRIBUTE})*+)>)?")
+
+
 def _normalise(html: str) -> str:
     """Re-tokenise `html` so that no element nests deeper than MAX_DEPTH.
 
@@ -314,68 +325,113 @@ def _normalise(html: str) -> str:
     stack = []
     push, pop = stack.append, stack.pop
     canonical = {}
-    find, startswith, match_tag = html.find, html.startswith, _TAG.match
+    find, startswith = html.find, html.startswith
+    closes_open, closes_p, void, skip = _CLOSES_OPEN, _CLOSES_P, _VOID, _SKIP_CONTENT
     position = 0
     length = len(html)
-    while True:
-        at = find("<", position)
-        if at < 0:
-            append(html[position:])
-            break
-        append(html[position:at])
-        tag = match_tag(html, at)
-        if tag is None:
-            if startswith("<!--", at):
-                if startswith(">", at + 4):
-                    position = at + 5
-                elif startswith("->", at + 4):
-                    position = at + 6
-                else:
-                    end = _COMMENT_END.search(html, at + 4)
-                    position = length if end is None else end.end()
-            elif at + 1 < length and html[at + 1] in "!?/":
-                # A bogus comment, up to the next `>`.
-                end = find(">", at + 1)
-                position = length if end < 0 else end + 1
-            elif at + 1 < length and html[at + 1].isascii() and html[at + 1].isalpha():
-                # A tag that never ends: the HTML parser would swallow the
-                # rest of the document into it.
-                append(html[at:].replace("<", "&lt;"))
-                break
-            else:
-                append("&lt;")
-                position = at + 1
-            continue
-        position = tag.end()
-        closing, name, attributes = tag.group(1, 2, 3)
-        name = name.lower()
-        if closing:
-            if name not in _SKIP_CONTENT and stack and stack[-1] == name:
-                pop()
-                append(f"</{name}>")
-            continue
-        if name in _SKIP_CONTENT or name == "plaintext":
-            end = None if name == "plaintext" else _SKIP_END[name].search(html, position)
-            if end is None:
-                break
-            close = find(">", end.end() - 1)
-            position = length if close < 0 else close + 1
-            continue
-        if stack:
-            top = stack[-1]
-            if (top == "p" and name in _CLOSES_P) or top in _CLOSES_OPEN.get(name, ()):
-                pop()
-                append(f"</{top}>")
-        if name not in _VOID:
-            if len(stack) >= MAX_DEPTH:
+    scan_from = 0
+    while scan_from is not None:
+        restart, scan_from = scan_from, None
+        for token in _TOKEN.finditer(html, restart):
+            at = token.start()
+            if at < position:
+                # Inside a comment or skipped content. A match that runs past
+                # their end could hide a real tag: scan again from the end.
+                if token.end() > position:
+                    scan_from = position
+                    break
                 continue
-            push(name)
-        text = tag.group(0)
-        rewritten = canonical.get(text)
-        if rewritten is None:
-            rewritten = canonical[text] = f"<{name}>" if not attributes else _canonical_tag(name, attributes, False)
-        append(rewritten)
+            closing, name, attributes = token.groups()
+            if at > position:
+                append(html[position:at])
+            if name is None:
+                if startswith("<!--", at):
+                    if startswith(">", at + 4):
+                        position = at + 5
+                    elif startswith("->", at + 4):
+                        position = at + 6
+                    else:
+                        end = _COMMENT_END.search(html, at + 4)
+                        position = length if end is None else end.end()
+                elif at + 1 < length and html[at + 1] in "!?/":
+                    # A bogus comment, up to the next `>`.
+                    end = find(">", at + 1)
+                    position = length if end < 0 else end + 1
+                elif at + 1 < length and html[at + 1].isascii() and html[at + 1].isalpha():
+                    # A tag that never ends: the HTML parser would swallow the
+                    # rest of the document into it.
+                    append(html[at:].replace("<", "&lt;"))
+                    position = length
+                    break
+                else:
+                    append("&lt;")
+                    position = at + 1
+                continue
+            position = token.end()
+            name = name.lower()
+            if closing:
+                if stack and stack[-1] == name and name not in skip:
+                    pop()
+                    append(f"</{name}>")
+                continue
+            if name in skip or name == "plaintext":
+                end = None if name == "plaintext" else _SKIP_END[name].search(html, position)
+                if end is None:
+                    position = length
+                    break
+                close = find(">", end.end() - 1)
+                position = length if close < 0 else close + 1
+                continue
+            if stack:
+                top = stack[-1]
+                if (top == "p" and name in closes_p) or top in closes_open.get(name, ()):
+                    pop()
+                    append(f"</{top}>")
+            if name not in void:
+                if len(stack) >= MAX_DEPTH:
+                    continue
+                push(name)
+            text = token.group()
+            rewritten = canonical.get(text)
+            if rewritten is None:
+                rewritten = canonical[text] = f"<{name}>" if not attributes else _canonical_tag(name, attributes, False)
+            append(rewritten)
+    if position < length:
+        append(html[position:])
     return "".join(out)
+
+
+# An element holding only text (`<x …>text</x>`): it adds one level of
+# nesting while open and leaves none behind, so it cannot make the
+# sanitiser's parser slow. A start tag's attributes follow the tokenizer's
+# grammar, so a quoted `>` or `</x>` cannot end it early.
+_LEAF = re.compile(rf"<([A-Za-z][^\t\n\f\r />]*+)(?:[\t\n\f\r /]++|{_ATTRIBUTE})*+>[^<]*+</(?i:\1)>")
+# Left over after the leaves are gone, a start tag can open up to five levels
+# (a table cell brings its row, its row group and its table; formatting is
+# reopened after a block), so this many leave the depth within MAX_DEPTH.
+_FEW_START_TAGS = MAX_DEPTH // 5
+_LEAF_PASSES = 8
+
+
+def _may_nest_deeply(html: str) -> bool:
+    """False when `html` certainly nests no deeper than MAX_DEPTH; True when it may.
+
+    Each pass replaces the elements that hold only text by a letter (a C-speed
+    regex, no Python per element), so a list's paragraphs go in one pass, its
+    items in the next, the list in the one after. What nests deeply cannot
+    lose more than a level per pass, so passes stop once one removes less than
+    a quarter of what is left, and `_normalise` decides.
+    """
+    # Every start tag has a `<` that is not `</`: an upper bound, at C speed.
+    remaining = html.count("<") - html.count("</")
+    for _ in range(_LEAF_PASSES):
+        if remaining <= _FEW_START_TAGS:
+            return False
+        html = _LEAF.sub("x", html)
+        before, remaining = remaining, html.count("<") - html.count("</")
+        if remaining > before * 3 // 4:
+            break
+    return remaining > _FEW_START_TAGS
 
 
 # ---------------------------------------------------------------- 4. code
@@ -421,14 +477,35 @@ def _highlight_code(html: str) -> str:
         return highlight(text, lexer, _FORMATTER)
 
     out, position = [], 0
-    # Past the budget every block takes the template, so only the first
+    # Past the budget every block is shown plain, so only the first
     # HIGHLIGHT_BLOCKS matches with a language cost a Python call each.
     for match in islice(_CODE_BLOCK.finditer(html), HIGHLIGHT_BLOCKS * 4):
         out.append(html[position : match.start()])
         out.append(block(match))
         position = match.end()
-    out.append(_CODE_BLOCK.sub(_PLAIN_CODE, html[position:]))
+    out.append(_plain_code_blocks(html[position:]))
     return "".join(out)
+
+
+_CODE_OPENING = re.compile(r'<pre(?: lang="[^"<>]*+")?><code>(?=[^<]*+</code></pre>)')
+_PLAIN_OPENING = '<div class="highlight"><pre><span></span><code>'
+
+
+def _plain_code_blocks(html: str) -> str:
+    """`_CODE_BLOCK.sub(_PLAIN_CODE, html)`, without a Python call per block.
+
+    A template with a group reference costs a call into Python for every
+    match (tens of thousands of empty fences). The openings are replaced by a
+    literal instead; each is followed by its own `</code></pre>` with no `<`
+    between, so when every `</code></pre>` was claimed so, all of them close
+    a replaced block and a plain replace finishes the job.
+    """
+    if "</code></pre>" not in html:
+        return html
+    replaced, count = _CODE_OPENING.subn(_PLAIN_OPENING, html)
+    if count == html.count("</code></pre>"):
+        return replaced.replace("</code></pre>", "</code></pre></div>")
+    return _CODE_BLOCK.sub(_PLAIN_CODE, html)
 
 
 # ---------------------------------------------------------------- 5. headings
@@ -438,7 +515,10 @@ def _highlight_code(html: str) -> str:
 # prefixes any other, so no author id can clobber `document.forms` and the like.
 ID_PREFIX = HEADING_ID_PREFIX = "h-"
 _HEADING = re.compile(r"<h([1-6])>([^<]*+(?:<(?!/?h[1-6][\t\n\f\r />])[^<]*+)*+)</h\1>")
-_ANY_TAG = re.compile(r'<(?:[^>"]|"[^"]*+")*+>')
+# A tag, `>` allowed inside double quotes; runs of ordinary characters are
+# matched as runs (not one alternation per character), which is several
+# times faster on megabytes of markup.
+_ANY_TAG = re.compile(r'<[^>"]*+(?:"[^"]*+"[^>"]*+)*+>')
 MAX_ID_LENGTH = 100
 
 
@@ -552,14 +632,23 @@ def _footnotes(html: str) -> str:
 # ---------------------------------------------------------------- 7. links
 
 LINK_REL = "noopener noreferrer nofollow"
+_REL = f'<a rel="{LINK_REL}"'
 # Every <a> start tag, whatever its case or spacing, except the in-page links
-# the pipeline writes itself (`<a href="#…`, permalinks and footnotes): the rel
-# goes first, so it is the one the parser keeps if an author wrote another.
-_LINK_START = re.compile(r'<a(?=[\t\n\f\r />])(?! href="#)', re.IGNORECASE)
+# the pipeline writes itself (`<a href="#…`, permalinks and footnotes) and
+# those already given the rel: the rel goes first, so it is the one the parser
+# keeps if an author wrote another. The pattern starts with a literal `<`
+# (not a case-insensitive `<a`), so the scan jumps from `<` to `<`.
+_LINK_START = re.compile(rf'<[aA](?=[\t\n\f\r />])(?! href="#)(?!{_REL[2:]} href=")')
 
 
 def _add_rel(html: str) -> str:
-    return _LINK_START.sub(f'<a rel="{LINK_REL}"', html)
+    if "<a" not in html and "<A" not in html:
+        return html
+    # cmark writes every link as `<a href="`: two replaces, at C speed, give
+    # those the rel and take it back from the in-page ones; the pattern then
+    # finds only what authors wrote some other way.
+    html = html.replace('<a href="', f'{_REL} href="').replace(f'{_REL} href="#', '<a href="#')
+    return _LINK_START.sub(_REL, html)
 
 
 # A run of text between tags long enough to hold many references. Runs start
@@ -667,8 +756,11 @@ def reading_time_for(words: int) -> int:
 
 def render_markdown(source: str) -> Rendered:
     try:
-        html = _cmark_html(_limit_tables(_limit_chains(source)), footnotes=source.count("[^") <= FOOTNOTE_REFERENCES)
-        if source.count("<") > RAW_TAG_BUDGET:
+        # Without `[^` there is no footnote to find, and cmark-gfm's footnote
+        # option costs time on every bracket (45 -> 12 ms on "[a" * 100,000).
+        footnotes = "[^" in source and source.count("[^") <= FOOTNOTE_REFERENCES
+        html = _cmark_html(_limit_tables(_limit_chains(source)), footnotes=footnotes)
+        if source.count("<") > RAW_TAG_BUDGET and _may_nest_deeply(html):
             html = _normalise(html)
         html = _highlight_code(html)
         html, headings = _headings(html)
@@ -708,7 +800,9 @@ _SERIALISER_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&nbsp;"
 
 def plain_text(html: str) -> str:
     """Readable text of sanitised HTML: for search snippets and the search index."""
-    text = _ANY_TAG.sub("", _PERMALINK.sub("", html))
+    if 'class="headerlink"' in html:
+        html = _PERMALINK.sub("", html)
+    text = _ANY_TAG.sub("", html)
     for entity, character in _SERIALISER_ENTITIES:
         text = text.replace(entity, character)
     # U+E000/U+E001 delimit search highlights; they must never come from authors.
