@@ -17,3 +17,10 @@ class SearchConfig(AppConfig):
 
         # The JSON API (articles/api.py) searches through this door (articles never imports search).
         search_hook.register(engine.run)
+
+        # Promoted results and search analytics (#13): the pins' cache receivers, and the editors'
+        # dashboard's "Searches with no results" (articles/freshness.py asks; search answers).
+        from articles import freshness
+        from search import analytics, promotions  # noqa: F401 (connects the receivers)
+
+        freshness.provide_zero_result_searches(analytics.zero_result_searches)

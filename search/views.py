@@ -1,5 +1,7 @@
 """The search page: the reader's query through search.engine, one page of results, facets and snippets."""
 
+import time
+
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
@@ -9,12 +11,14 @@ from articles.listing import prepare_cards
 from articles.models import Article, Category
 from articles.querysets import public_tags
 from articles.views import NotFound
+from search import analytics, promotions
 from search import engine as search
 
 SEARCH_PAGE_SIZE = 20
 
 
 def search_view(request):
+    started = time.perf_counter()
     form = SearchForm(request.GET)
     context = {"form": form, "search_query": request.GET.get("q", "")[:MAX_QUERY_CHARS]}
     if not form.is_valid():
@@ -37,11 +41,13 @@ def search_view(request):
     # What every link that refines these results carries along.
     keep = {"sort": params["sort"], "verbatim": 1 if params["verbatim"] else None}
 
-    # Cards need neither bodies nor search documents; prepare_cards() adds the page's tags in one query.
-    paginator = Paginator(outcome.results.for_cards(), SEARCH_PAGE_SIZE)
-    # Pages reach the first search.MAX_RESULTS results: no deeper page is computed.
-    paginator.count = outcome.reachable
     number = params["page"] or 1
+    # Editors' picks (#13, search/promotions.py) first on the first page, and never again below.
+    promoted = promotions.promote(q, base, outcome.results, outcome.matched, first_page=number == 1)
+    # Cards need neither bodies nor search documents; prepare_cards() adds the page's tags in one query.
+    paginator = Paginator(promoted.results.for_cards(), SEARCH_PAGE_SIZE)
+    # Pages reach the first search.MAX_RESULTS results: no deeper page is computed.
+    paginator.count = max(0, outcome.reachable - promoted.hidden)
     if number > paginator.num_pages:
         if outcome.total > outcome.reachable:
             raise NotFound(
@@ -77,6 +83,20 @@ def search_view(request):
             q=q, category=category_slug, tag=tag_slugs, sort=params["sort"], verbatim=1
         ),
         categories=Category.objects.all(),
+        picks=promoted.picks,
+        picks_hidden=promoted.hidden,
+        # Search analytics (#13, search/analytics.py): what the page's beacon records; the page writes nothing.
+        search_log=analytics.page_token(
+            q=q,
+            results=outcome.estimated_total(),
+            corrected=outcome.corrected,
+            relaxed=outcome.relaxed,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            page=number,
+            offset=(number - 1) * SEARCH_PAGE_SIZE,
+            shown=[pick.article.pk for pick in promoted.picks] + [article.pk for article in articles],
+            picks=len(promoted.picks),
+        ),
     )
     return render(request, "search/search.html", context)
 
