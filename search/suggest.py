@@ -12,9 +12,9 @@ Cost is bounded whatever is typed and however many articles there are:
   matched through the GIN index on the title's English `tsvector`
   (article_title_search_idx, migration 0009), both stemmed and as typed, so a
   half-typed word whose stem is not a prefix of the full word's ("retryi")
-  still matches. Stop words are left out rather than required. At most
-  CANDIDATES matches are read, newest first, and ranked here (titles that begin
-  with what was typed first).
+  still matches. Stop words are left out rather than required. At most MATCHES
+  matches are read, in no order, and the newest CANDIDATES of them ranked here
+  (titles that begin with what was typed first).
 - Fuzzy: when no title matches, each word of 4 or more letters
   that the public lexicon does not know is replaced by known words one typo
   away (primary-key lookups of every such spelling, articles/lexicon.py) or,
@@ -50,6 +50,7 @@ MAX_WORDS = 6
 MAX_WORD_CHARS = 40
 MIN_CHARS = 2
 CANDIDATES = 50
+MATCHES = 1_000
 SUGGEST_MAX_AGE = 60
 # Fuzzy matching: only words this long are corrected (shorter ones are too ambiguous).
 FUZZY_MIN_CHARS = 4
@@ -120,8 +121,26 @@ def _like_all(words: list[str]) -> Q:
 
 
 def _candidates(queryset) -> list[tuple]:
-    # Newest first, so that the date index can answer a common prefix by reading a few rows.
-    return list(queryset.order_by("-published_at", "-id").values_list("id", "title", "slug")[:CANDIDATES])
+    """The newest CANDIDATES of at most MATCHES matching articles, in one query.
+
+    Not simply `ORDER BY published_at DESC LIMIT 50`: for a prefix that matches
+    nothing (or less than its estimate), PostgreSQL reads the date index
+    backwards hoping to meet 50 matches soon and computes the title's vector for
+    every one of 100,000 rows (1.6 s measured). Any MATCHES matches, found
+    without an order (through the title index, or a scan that stops early when
+    matches are dense), then the newest of those: bounded either way.
+    """
+    matches = queryset.order_by().values_list("id", "title", "slug", "published_at")[:MATCHES]
+    if connection.vendor != "postgresql":
+        return [row[:3] for row in sorted(matches, key=lambda row: (row[3], row[0]), reverse=True)[:CANDIDATES]]
+    sql, params = matches.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.id, m.title, m.slug FROM ({sql}) AS m(id, title, slug, published_at) "  # noqa: S608 (Django's SQL)
+            "ORDER BY m.published_at DESC, m.id DESC LIMIT %s",
+            [*params, CANDIDATES],
+        )
+        return cursor.fetchall()
 
 
 def _ranked(rows: list[tuple], q: str) -> list[tuple]:
