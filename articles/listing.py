@@ -19,6 +19,8 @@ from urllib.parse import quote
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.functional import cached_property
 
 from articles import counts
@@ -134,10 +136,37 @@ def prepare_cards(articles) -> list:
     )
     for article_id, name, slug in taggings if articles else ():
         tags.setdefault(article_id, []).append((name, f"{tag_prefix}{quote(slug)}/"))
+    months = card_months()
     for article in articles:
         article.card_url = f"{article_prefix}{quote(article.slug)}/"
         article.card_tags = tags.get(article.pk, [])
+        article.card_datetime, article.card_date = card_dates(article.published_at, months)
     return articles
+
+
+def card_months() -> list[str]:
+    """The month abbreviations of the active language, as the `date` filter's "M" writes them."""
+    return ["", *(str(MONTHS_3[month]).title() for month in range(1, 13))]
+
+
+def card_dates(moment, months=None) -> tuple[str, str]:
+    """`moment|date:'Y-m-d\\TH:i:sO'` and `moment|date:"j M Y"` in the current time zone, as plain formatting.
+
+    The `date` filter costs about half of a card's rendering (40 µs each, twice
+    a card); these are the same strings (tests/test_listing_scale.py).
+    """
+    if moment is None:
+        return "", ""
+    local = timezone.localtime(moment)
+    months = months or card_months()
+    offset = local.utcoffset()
+    seconds = offset.days * 86400 + offset.seconds
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    iso = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+        f"{sign}{seconds // 3600:02d}{(seconds // 60) % 60:02d}"
+    )
+    return iso, f"{local.day} {months[local.month]} {local.year:04d}"
 
 
 def prepare_tags(tags) -> list:

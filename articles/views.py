@@ -49,6 +49,9 @@ class PublicListingMixin:
         except EmptyPage:
             raise NotFound(f"There is no page {number} here; the last page is {paginator.num_pages}.") from None
         prepare_cards(page.object_list)
+        # The view (in the context as `view`) holds the page, not the listing's whole queryset, which
+        # anything walking the context (caching's Last-Modified) would otherwise read in full.
+        self.object_list = page.object_list
         return paginator, page, page.object_list, page.has_other_pages()
 
 
