@@ -56,40 +56,67 @@ def load(path: Path):
         if fields[1] == "errors_logged":
             errors_logged[fields[0]] = int(fields[2])
             continue
-        worker_class, workers, threads, url, raw = fields
+        label, workers, threads, url, encoding, raw = fields
         data = json.loads(raw)
         data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+        data["bytes_per_response"] = data["bytes"] / max(1, data["requests"])
+        data["encoding"] = encoding
         data["errors"] = sum(
             data[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx_3xx")
         )
-        runs.setdefault((worker_class, int(workers), int(threads)), []).append((url, data))
+        runs.setdefault((label, int(workers), int(threads)), []).append((url, data))
     return runs, errors_logged
 
 
-def target(url: str) -> float:
+def target(url: str) -> float | None:
+    if "/feed/" in url:
+        return None  # rendered for every request (not in the page cache): measured, no target
     return 1 / 3 if url.startswith("/search/") else 1 / 2
 
 
 def table(rows) -> tuple[list[str], bool]:
-    livez = dict(rows)[LIVEZ]["rps"]
+    livez = dict(rows).get(LIVEZ, {}).get("rps")
     lines = [
-        "| URL | requests/s | p50 ms | p95 ms | p99 ms | errors | ratio to /livez | target |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| URL | Accept-Encoding | requests/s | p50 ms | p95 ms | p99 ms | bytes/response | errors | "
+        "ratio to /livez | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     ok = True
     for url, d in rows:
-        ratio = d["rps"] / livez
-        if url == LIVEZ:
-            verdict = "baseline"
+        ratio = d["rps"] / livez if livez else None
+        if url == LIVEZ or ratio is None or target(url) is None:
+            verdict = "baseline" if url == LIVEZ else ""
         else:
             met = ratio >= target(url) and d["errors"] == 0
             ok &= met
             verdict = f"≥ {'⅓' if target(url) < 0.5 else '½'}: {'met' if met else 'MISSED'}"
+        encoding = "—" if d["encoding"] == "identity" else d["encoding"]
         lines.append(
-            f"| `{url}` | {d['rps']:,.0f} | {d['p50_us'] / 1000:.2f} | {d['p95_us'] / 1000:.2f} | "
-            f"{d['p99_us'] / 1000:.2f} | {d['errors']} | {ratio:.2f} | {verdict} |"
+            f"| `{url}` | {encoding} | {d['rps']:,.0f} | {d['p50_us'] / 1000:.2f} | {d['p95_us'] / 1000:.2f} | "
+            f"{d['p99_us'] / 1000:.2f} | {d['bytes_per_response']:,.0f} | {d['errors']} | "
+            f"{'' if ratio is None else f'{ratio:.2f}'} | {verdict} |"
         )
     return lines, ok
+
+
+def design_comparison(runs) -> list[str]:
+    """The page cache as served beside the same with a database read per request (#15), row by row."""
+    served = next((rows for (label, _, _), rows in runs.items() if label.endswith("as served")), None)
+    read = next((rows for (label, _, _), rows in runs.items() if "database read" in label), None)
+    if not served or not read:
+        return []
+    lines = [
+        "| URL | Accept-Encoding | as served (version from Redis's pushes): requests/s, p99 ms | "
+        "plus a database read per request: requests/s, p99 ms | change in requests/s |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for (url, a), (_, b) in zip(served, read, strict=True):
+        encoding = "—" if a["encoding"] == "identity" else a["encoding"]
+        lines.append(
+            f"| `{url}` | {encoding} | {a['rps']:,.0f}, {a['p99_us'] / 1000:.2f} | "
+            f"{b['rps']:,.0f}, {b['p99_us'] / 1000:.2f} | {(b['rps'] / a['rps'] - 1) * 100:+.0f}% |"
+        )
+    return lines
 
 
 def main(raw: str, duration: str, wrk_threads: str, connections: str) -> int:
@@ -122,6 +149,18 @@ def main(raw: str, duration: str, wrk_threads: str, connections: str) -> int:
         ]
         print(f"\n{heading}\n" + "\n".join(lines) + ("" if ok else "\n  (a target was missed)"))
 
+    comparison = design_comparison(runs)
+    if comparison:
+        intro = (
+            "The page cache's design (#15), same worker class, back to back: the article as served, and with "
+            "every request first reading a row from PostgreSQL (bench/db_version_wsgi.py), the least a content "
+            "version kept in the database would cost per hit."
+        )
+        sections += ["## The page cache's design", "", intro, "", *comparison, ""]
+        readme_lines += ["", intro, "", *comparison]
+        print("\n" + "\n".join(comparison))
+    load_average = Path("/proc/loadavg").read_text().split()[:3]
+    load_line += f" Load average when the report was written: {', '.join(load_average)} (1, 5, 15 min)."
     RESULTS.write_text(
         "\n".join(
             [

@@ -4,10 +4,18 @@
 #
 # For each worker class in BENCH_WORKER_CLASSES (the first is the configured
 # default; the others are measured beside it to justify that choice) it
-# reports requests/s, p50/p95/p99 latency and errors for /livez, a category
-# listing, an article, a tag page and three searches, and each page's
-# requests/s as a ratio to /livez measured in the same run. Results go to
-# bench/results.md and, between the bench markers, to README.md.
+# reports requests/s, p50/p95/p99 latency, bytes on the wire per response and
+# errors for /livez, a category listing, an article, a tag page, three
+# searches and the feed, each as identity and some also with
+# `Accept-Encoding: br` and `gzip` (cached pages are stored compressed, so a
+# hit must cost no more compressed than plain; the feed is compressed per
+# request), and each page's requests/s as a ratio to /livez in the same run.
+#
+# Then, with the default worker class, the page cache's design (#15): the
+# article again, as served and with every request first reading a row from
+# PostgreSQL (bench/db_version_wsgi.py), the least that deriving the content
+# version from the database would cost per hit. BENCH_DESIGNS=0 skips it.
+# Results go to bench/results.md and, between the bench markers, to README.md.
 #
 # Needs: PostgreSQL (BENCH_DATABASE_URL's server; the database is created),
 # Redis (BENCH_REDIS_URL; a key prefix of its own, removed afterwards), and
@@ -24,15 +32,25 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WORKER_CLASSES=${BENCH_WORKER_CLASSES:-sync gthread}
 PY=.venv/bin/python
 BASE="http://127.0.0.1:${PORT}"
-URLS=(
-  /livez
-  /categories/product-engineering/
-  /articles/jwt-authentication-implementation-and-security-patterns/
-  /tags/api/
-  "/search/?q=refresh+token"
-  "/search/?q=circuit+breaker"
-  "/search/?q=idempotncy+keys"
+ARTICLE=/articles/jwt-authentication-implementation-and-security-patterns/
+# "URL Accept-Encoding" ("identity": no Accept-Encoding header, as wrk sends by default).
+CASES=(
+  "/livez identity"
+  "/categories/product-engineering/ identity"
+  "/categories/product-engineering/ br"
+  "/categories/product-engineering/ gzip"
+  "$ARTICLE identity"
+  "$ARTICLE br"
+  "$ARTICLE gzip"
+  "/tags/api/ identity"
+  "/search/?q=refresh+token identity"
+  "/search/?q=circuit+breaker identity"
+  "/search/?q=idempotncy+keys identity"
+  "/feed/ identity"
+  "/feed/ br"
+  "/feed/ gzip"
 )
+DESIGN_CASES=("$ARTICLE identity" "$ARTICLE br")
 
 if ! command -v wrk >/dev/null; then
   echo "Installing wrk from Debian's packages…"
@@ -92,34 +110,55 @@ trap cleanup EXIT
 
 # The HTTP status of one request like wrk's (no redirects followed), retried while the server starts.
 status_of() {
-  $PY bench/status.py "$BASE$1" "$2"
+  $PY bench/status.py "$BASE$1" "$2" "${3:-identity}"
 }
 
-for worker_class in $WORKER_CLASSES; do
+# One section of the results: serve the WSGI app $3 with worker class $2, then wrk each case after $3.
+measure() {
+  local label=$1 worker_class=$2 app=$3
+  shift 3
   # Processes and threads as gunicorn.conf.py (kb/serving.py) sets them for this class.
   read -r workers threads < <(GUNICORN_WORKER_CLASS=$worker_class $PY -c \
     'import runpy; conf = runpy.run_path("gunicorn.conf.py"); print(conf["workers"], conf["threads"])')
-  echo "Serving with gunicorn: ${workers} ${worker_class} workers x ${threads} threads on ${BASE}"
+  echo "Serving $app with gunicorn: ${workers} ${worker_class} workers x ${threads} threads on ${BASE}"
   GUNICORN_WORKER_CLASS=$worker_class GUNICORN_THREADS=$threads WEB_CONCURRENCY=$workers \
-    .venv/bin/gunicorn --config gunicorn.conf.py kb.wsgi:application >"$SERVER_LOG" 2>&1 &
+    .venv/bin/gunicorn --config gunicorn.conf.py "$app" >"$SERVER_LOG" 2>&1 &
   GUNICORN_PID=$!
   status_of /readyz 100 >/dev/null
 
-  for url in "${URLS[@]}"; do
+  local case url encoding status line
+  for case in "$@"; do
+    url=${case% *}
+    encoding=${case##* }
     # Every page must be a plain 200 for the request wrk sends (no redirect), and warm.
-    status=$(status_of "$url" 1)
+    status=$(status_of "$url" 1 "$encoding")
     if [[ "$status" != 200 ]]; then
       echo "$url answered $status, not 200" >&2
       exit 1
     fi
-    echo "  wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION} $url"
-    line=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/report.lua \
-      -H 'X-Forwarded-Proto: https' "$BASE$url" | tail -n 1)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$worker_class" "$workers" "$threads" "$url" "$line" >>"$RESULTS"
+    local headers=(-H 'X-Forwarded-Proto: https')
+    if [[ "$encoding" != identity ]]; then
+      headers+=(-H "Accept-Encoding: $encoding")
+    fi
+    echo "  wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION} $url ($encoding)"
+    # A 10 s timeout (wrk's default is 2 s): the uncached feed is slow under load, not failing.
+    line=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s -s bench/report.lua \
+      "${headers[@]}" "$BASE$url" | tail -n 1)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$workers" "$threads" "$url" "$encoding" "$line" >>"$RESULTS"
   done
   errors_logged=$(grep -c '"level": "ERROR"' "$SERVER_LOG" || true)
-  printf '%s\terrors_logged\t%s\n' "$worker_class" "$errors_logged" >>"$RESULTS"
+  printf '%s\terrors_logged\t%s\n' "$label" "$errors_logged" >>"$RESULTS"
   stop_server
+}
+
+for worker_class in $WORKER_CLASSES; do
+  measure "$worker_class" "$worker_class" kb.wsgi:application "${CASES[@]}"
 done
+if [[ "${BENCH_DESIGNS:-1}" != 0 ]]; then
+  default_class=${WORKER_CLASSES%% *}
+  measure "design: $default_class, as served" "$default_class" kb.wsgi:application "${DESIGN_CASES[@]}"
+  measure "design: $default_class, plus one database read per request" "$default_class" \
+    bench.db_version_wsgi:application "${DESIGN_CASES[@]}"
+fi
 
 $PY bench/report.py "$RESULTS" "${DURATION}" "${WRK_THREADS}" "${CONNECTIONS}"
