@@ -122,14 +122,10 @@ class QueryLogAdmin(admin.ModelAdmin):
             analytics.write_csv(response, export, days)
             return response
         base = reverse("admin:search_querylog_report")
+        found = analytics.report(days)
         reports = [
-            {
-                "name": name,
-                "title": title,
-                "rows": function(days),
-                "csv_url": f"{base}?days={days}&export={name}",
-            }
-            for name, (function, title, _) in analytics.REPORTS.items()
+            {"name": name, "title": title, "rows": found[name], "csv_url": f"{base}?days={days}&export={name}"}
+            for name, (title, _) in analytics.REPORTS.items()
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -137,7 +133,7 @@ class QueryLogAdmin(admin.ModelAdmin):
             "form": form,
             "days": days,
             "periods": [(period, f"{base}?days={period}") for period in analytics.PERIODS],
-            "totals": analytics.totals(days),
+            "totals": found["totals"],
             "reports": reports,
             "can_pin": request.user.has_perm("search.add_promotion"),
             "promotion_add_url": reverse("admin:search_promotion_add"),

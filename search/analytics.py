@@ -31,6 +31,7 @@ and a batch an hour from the beacon itself), and clicks per search are capped.
 """
 
 import csv
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -42,9 +43,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache, caches
-from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F, Max, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from redis.exceptions import RedisError
 
 from search.promotions import normalise_query
@@ -296,75 +298,93 @@ def since(days: int, now=None):
     return (now or timezone.now()) - timedelta(days=days)
 
 
-def _period(days: int, now=None):
+# One scan of the period's searches, one GROUP BY by query, kept once (MATERIALIZED) and read four
+# times: the three lists, each sorted and cut in the database, and the totals. Counts are of first
+# pages ("searches"), so paging through results is not searching again; opened results count on any
+# page. "Watched" searches are those the page's script recorded, the only ones whose opened results
+# can be known. Each list is a subquery of its own, so that it has its own ORDER BY and LIMIT (SQLite too).
+_REPORT_SQL = """
+WITH g AS MATERIALIZED (
+    SELECT query,
+        count(*) FILTER (WHERE page = 1) AS searches,
+        count(*) FILTER (WHERE page = 1 AND results = 0) AS zero,
+        CAST(avg(results) FILTER (WHERE page = 1) AS DOUBLE PRECISION) AS average_results,
+        count(*) FILTER (WHERE page = 1 AND script) AS watched,
+        count(*) FILTER (WHERE clicks > 0) AS opened,
+        count(*) FILTER (WHERE page = 1 AND clicks > 0) AS opened_first,
+        count(*) FILTER (WHERE page = 1 AND script AND results > 0) AS watched_found,
+        count(*) FILTER (WHERE script AND results > 0 AND clicks > 0) AS opened_found,
+        max(searched_at) AS last,
+        max(searched_at) FILTER (WHERE page = 1 AND results = 0) AS last_zero
+    FROM {table} WHERE searched_at >= %s GROUP BY query
+)
+SELECT * FROM (SELECT 'top', query, searches, average_results, opened, watched, last, 0, 0 FROM g
+    WHERE searches > 0 ORDER BY searches DESC, query LIMIT %s) AS top
+UNION ALL
+SELECT * FROM (SELECT 'zero', query, zero, CAST(NULL AS DOUBLE PRECISION), 0, 0, last_zero, 0, 0 FROM g
+    WHERE zero > 0 ORDER BY zero DESC, query LIMIT %s) AS zero
+UNION ALL
+SELECT * FROM (SELECT 'unopened', query, watched_found, average_results, 0, watched_found, last, 0, 0 FROM g
+    WHERE watched_found > 0 AND opened_found = 0 ORDER BY watched_found DESC, query LIMIT %s) AS unopened
+UNION ALL
+SELECT 'totals', '', coalesce(sum(searches), 0), CAST(NULL AS DOUBLE PRECISION), coalesce(sum(opened_first), 0),
+    coalesce(sum(watched), 0), max(last), coalesce(sum(zero), 0), count(*) FILTER (WHERE searches > 0) FROM g
+"""
+
+
+def report(days: int, *, limit=REPORT_ROWS, now=None) -> dict:
+    """The search report for the last `days`: {"top", "zero", "unopened": [rows], "totals": {...}}, in one query."""
     from search.models import QueryLog
 
-    return QueryLog.objects.filter(searched_at__gte=since(days, now)).order_by()
+    sql = _REPORT_SQL.format(table=connection.ops.quote_name(QueryLog._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since(days, now), limit, limit, limit])
+        rows = cursor.fetchall()
+    result = {"top": [], "zero": [], "unopened": [], "totals": {}}
+    for kind, query, searches, average, opened, watched, last, zero, queries in rows:
+        if kind == "totals":
+            # int(): PostgreSQL sums bigints as numeric.
+            result["totals"] = {
+                "searches": int(searches), "zero": int(zero), "watched": int(watched), "opened": int(opened),
+                "queries": int(queries),
+            }  # fmt: skip
+            continue
+        if isinstance(last, str):  # SQLite hands raw SQL's dates back as text
+            last = parse_datetime(last)
+            last = last if last is None or timezone.is_aware(last) else timezone.make_aware(last, dt.UTC)
+        row = {"query": query, "searches": searches, "last": last}
+        if kind != "zero":
+            row["average_results"] = None if average is None else float(average)
+        if kind == "top":
+            row.update(opened=opened, watched=watched)
+        result[kind].append(row)
+    return result
 
 
 def top_queries(days: int, *, limit=REPORT_ROWS, now=None) -> list[dict]:
-    """The most searched queries: searches (first pages), average results, how often a result was opened."""
-    return list(
-        _period(days, now)
-        .values("query")
-        .annotate(
-            searches=Count("pk", filter=Q(page=1)),
-            average_results=Avg("results", filter=Q(page=1)),
-            watched=Count("pk", filter=Q(page=1, script=True)),
-            opened=Count("pk", filter=Q(clicks__gt=0)),
-            last=Max("searched_at"),
-        )
-        .filter(searches__gt=0)
-        .order_by("-searches", "query")[:limit]
-    )
+    """The most searched queries: searches, average results, how many searches opened a result."""
+    return report(days, limit=limit, now=now)["top"]
 
 
 def zero_result_queries(days: int, *, limit=REPORT_ROWS, now=None) -> list[dict]:
     """Queries that found nothing: what readers looked for and the knowledge base does not have."""
-    return list(
-        _period(days, now)
-        .filter(results=0, page=1)
-        .values("query")
-        .annotate(searches=Count("pk"), last=Max("searched_at"))
-        .order_by("-searches", "query")[:limit]
-    )
+    return report(days, limit=limit, now=now)["zero"]
 
 
 def unopened_queries(days: int, *, limit=REPORT_ROWS, now=None) -> list[dict]:
     """Queries that found results nobody opened, among searches whose clicks could be seen (script on)."""
-    return list(
-        _period(days, now)
-        .filter(script=True, results__gt=0)
-        .values("query")
-        .annotate(
-            searches=Count("pk", filter=Q(page=1)),
-            opened=Count("pk", filter=Q(clicks__gt=0)),
-            average_results=Avg("results", filter=Q(page=1)),
-            last=Max("searched_at"),
-        )
-        .filter(opened=0, searches__gt=0)
-        .order_by("-searches", "query")[:limit]
-    )
+    return report(days, limit=limit, now=now)["unopened"]
 
 
 def totals(days: int, now=None) -> dict:
-    return _period(days, now).aggregate(
-        searches=Count("pk", filter=Q(page=1)),
-        zero=Count("pk", filter=Q(page=1, results=0)),
-        watched=Count("pk", filter=Q(page=1, script=True)),
-        opened=Count("pk", filter=Q(clicks__gt=0, page=1)),
-        queries=Count("query", distinct=True),
-    )
+    return report(days, limit=0, now=now)["totals"]
 
 
+# Each list of the report: its title and the columns of its CSV.
 REPORTS = {
-    "top": (top_queries, "Top queries", ["query", "searches", "average_results", "opened", "watched", "last"]),
-    "zero": (zero_result_queries, "Queries with no results", ["query", "searches", "last"]),
-    "unopened": (
-        unopened_queries,
-        "Queries whose results nobody opens",
-        ["query", "searches", "average_results", "last"],
-    ),
+    "top": ("Top queries", ["query", "searches", "average_results", "opened", "watched", "last"]),
+    "zero": ("Queries with no results", ["query", "searches", "last"]),
+    "unopened": ("Queries whose results nobody opens", ["query", "searches", "average_results", "last"]),
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -382,11 +402,11 @@ def csv_cell(value) -> str:
     return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(stream, report: str, days: int, now=None) -> None:
-    function, _, columns = REPORTS[report]
+def write_csv(stream, name: str, days: int, now=None) -> None:
+    _, columns = REPORTS[name]
     writer = csv.writer(stream)
     writer.writerow(columns)
-    for row in function(days, limit=CSV_ROWS, now=now):
+    for row in report(days, limit=CSV_ROWS, now=now)[name]:
         writer.writerow([csv_cell(row.get(column)) for column in columns])
 
 

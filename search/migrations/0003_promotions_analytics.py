@@ -127,13 +127,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "searches",
                 "ordering": ["-searched_at", "-id"],
                 "permissions": [("view_search_report", "Can see the search analytics report")],
-                "indexes": [
-                    models.Index(
-                        fields=["searched_at"],
-                        include=["query", "results", "clicks", "page", "script"],
-                        name="search_querylog_period",
-                    )
-                ],
+                "indexes": [models.Index(fields=["searched_at"], name="search_querylog_period")],
             },
         ),
         migrations.CreateModel(
