@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv vnu seed clean bench bench-scale bench-markdown
+.PHONY: run test lint format venv vnu seed clean bench bench-scale bench-markdown audit
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,12 @@ bench-markdown: venv
 # bench/results-scale.md and the scale table in README.md.
 bench-scale: venv
 	bash bench/scale.sh
+
+# Issue #15's audit: Lighthouse (mobile and desktop, on Debian's chromium) and the Nu checker on home, a
+# category, an article, a tag, search and the API reference, served by gunicorn under production settings
+# (database kb_audit, Redis db 13, port 8060). Writes bench/results-audit.md and the table in README.md.
+audit: venv vnu
+	bash bench/audit.sh
 
 lint: venv
 	$(BIN)/ruff check .
