@@ -11,6 +11,7 @@ from articles.listing import prepare_cards
 from articles.models import Article, Category
 from articles.querysets import public_tags
 from articles.views import NotFound
+from kb import metrics
 from search import analytics, promotions
 from search import engine as search
 
@@ -98,6 +99,8 @@ def search_view(request):
             picks=len(promoted.picks),
         ),
     )
+    # Search latency and searches that found nothing, for /metrics (kb/metrics.py).
+    metrics.observe_search(time.perf_counter() - started, outcome.estimated_total())
     return render(request, "search/search.html", context)
 
 

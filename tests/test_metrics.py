@@ -185,3 +185,12 @@ def test_gunicorn_workers_are_added_up_in_one_scrape(tmp_path):
         found[("kb_request_duration_seconds_count", frozenset({"view": "articles:home", "method": "GET"}.items()))]
         == 40
     )
+
+
+def test_the_search_page_reports_its_searches_and_those_that_found_nothing(client, token, article_factory):
+    article_factory(title="Retries with backoff")
+    searches, empty = value("kb_searches_total", kind="page"), value("kb_search_zero_results_total", kind="page")
+    assert client.get(reverse("search:search"), {"q": "retries"}).status_code == 200
+    assert client.get(reverse("search:search"), {"q": "zyxwvutsrq"}).status_code == 200
+    assert value("kb_searches_total", kind="page") == searches + 2
+    assert value("kb_search_zero_results_total", kind="page") == empty + 1
