@@ -25,7 +25,7 @@ from articles.admin_moderation import ModerationAdminMixin
 from articles.diffs import diff_revisions, diff_texts
 from articles.models import Article, ArticleRevision, Category, Feedback, Image, PreviewLink, validate_body_size
 from articles.rendering import render_markdown
-from articles.uploads import UploadedImageField
+from articles.uploads import UploadedImageField, upload_help_text
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class ImageAdmin(admin.ModelAdmin):
     readonly_fields = ["markdown_line", "uploaded_by", "created_at"]
     fields = ["file", "alt_text", "markdown_line", "uploaded_by", "created_at"]
     # Decided from the bytes and encoded again, whatever the file's name says (articles/uploads.py).
-    formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
+    formfield_overrides = {models.ImageField: {"form_class": UploadedImageField, "help_text": upload_help_text()}}
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -14,6 +14,7 @@ message, never a warning on stderr or a 500.
 """
 
 import io
+import re
 import warnings
 
 from django import forms
@@ -36,10 +37,15 @@ _UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeErr
 INVALID = "Upload a valid image: a PNG, JPEG, GIF or WebP file. This file is not one, or it is damaged."
 
 
-def _too_many_pixels(size=None, frames=1) -> ValidationError:
+def _too_many_pixels(size=None, frames=1, bomb=None) -> ValidationError:
     limit = settings.IMAGE_UPLOAD_MAX_PIXELS
     if size is None:
-        what = f"more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+        # Pillow's message is all that says how large: "Image size (144000000 pixels) exceeds limit of ...".
+        found = re.search(r"\((\d+) pixels\)", str(bomb))
+        if found:
+            what = f"{int(found[1]) / 1e6:,.0f} megapixels"
+        else:
+            what = f"more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
     elif frames > 1:
         total = size[0] * size[1] * frames / 1e6
         what = f"{frames} frames of {size[0]:,} × {size[1]:,} pixels ({total:.0f} megapixels)"
@@ -60,8 +66,8 @@ def reencode(data: bytes) -> SimpleUploadedFile:
             # Pillow warns above MAX_IMAGE_PIXELS (89 MP) and refuses above twice that: both are our refusal.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise _too_many_pixels() from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
+        raise _too_many_pixels(bomb=bomb) from None
     except _UNREADABLE:
         raise ValidationError(INVALID, code="invalid_image") from None
     fmt = image.format
@@ -80,8 +86,8 @@ def reencode(data: bytes) -> SimpleUploadedFile:
             picture = ImageOps.exif_transpose(image)  # a copy, upright, or the image itself
             picture.load()
             _save_still(picture, fmt, out, icc_profile=image.info.get("icc_profile"))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise _too_many_pixels() from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
+        raise _too_many_pixels(bomb=bomb) from None
     except _UNREADABLE:
         raise ValidationError(INVALID, code="invalid_image") from None
     return SimpleUploadedFile(f"image.{extension}", out.getvalue(), content_type=content_type)
@@ -113,6 +119,15 @@ def _save_animation(image, fmt, out):
     if fmt == "WEBP":
         options["quality"] = 90
     first.save(out, format=fmt, save_all=True, append_images=rest, **options)
+
+
+def upload_help_text() -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    return (
+        f"PNG, JPEG, GIF or WebP, at most {filesizeformat(settings.IMAGE_UPLOAD_MAX_BYTES)} "
+        f"and {settings.IMAGE_UPLOAD_MAX_PIXELS / 1e6:g} megapixels."
+    )
 
 
 class UploadedImageField(forms.ImageField):
