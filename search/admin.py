@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -11,6 +12,16 @@ from search.models import Promotion, QueryLog
 from search.promotions import normalise_query
 
 # ---------------------------------------------------------------- promoted results and the search report (#13)
+
+
+class ChooseArticle(AutocompleteSelect):
+    """The autocomplete with an empty first choice while nothing is chosen: a required <select> needs one (HTML)."""
+
+    def optgroups(self, name, value, attr=None):
+        groups = super().optgroups(name, value, attr)
+        if not any(str(v) for v in value if v is not None):
+            groups.insert(0, (None, [self.create_option(name, "", "Choose a published article", False, 0)], 0))
+        return groups
 
 
 class PromotionForm(forms.ModelForm):
@@ -47,6 +58,11 @@ class PromotionAdmin(admin.ModelAdmin):
         from articles.models import Article
 
         return Article.objects.published().filter(pk=obj.article_id).exists()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "article":
+            kwargs["widget"] = ChooseArticle(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):
         # "Pin an article" from the search report arrives with ?query=.

@@ -611,3 +611,27 @@ def test_articles_does_not_import_search():
         if re.search(r"^(from|import) search\b", path.read_text(), re.MULTILINE)
     ]
     assert offenders == []
+
+
+# ---------------------------------------------------------------- valid HTML
+
+
+def test_the_pages_of_promotions_and_analytics_are_valid_html(history, editor_client, kafka, tmp_path):
+    from tests.test_html_validity import CANARY, CANARY_HTML, describe, vnu_messages
+
+    Promotion.objects.create(query="kafka", article=kafka[0], description="Start here.")
+    pages = {
+        "search with an editor's pick": editor_client.get(reverse("search:search"), {"q": "kafka"}),
+        "search report": editor_client.get(reverse("admin:search_querylog_report"), {"days": 90}),
+        "search report, bad period": editor_client.get(reverse("admin:search_querylog_report"), {"days": 1}),
+        "searches": editor_client.get(reverse("admin:search_querylog_changelist")),
+        "promoted results": editor_client.get(reverse("admin:search_promotion_changelist")),
+        "promoted result, add": editor_client.get(reverse("admin:search_promotion_add"), {"query": "kafka"}),
+    }
+    editor_client.logout()
+    pages["search with an editor's pick, anonymous"] = editor_client.get(reverse("search:search"), {"q": "kafka"})
+    assert "Editor’s pick" in pages["search with an editor's pick, anonymous"].content.decode()
+    messages = vnu_messages({**{k: v.content.decode() for k, v in pages.items()}, CANARY: CANARY_HTML}, tmp_path)
+    assert any(m["page"] == CANARY for m in messages)
+    problems = [m for m in messages if m["page"] != CANARY and m["type"] in ("error", "non-document-error")]
+    assert problems == [], "\n".join(describe(m) for m in problems)
