@@ -452,12 +452,15 @@ def _public(response, previous=None):
 
 
 # How long a page's ETag and Last-Modified are remembered, past its entry: while the page stays the
-# same, rebuilding it after any number of changes elsewhere, or after its entry expired, keeps them.
+# same, rebuilding it after any number of changes elsewhere, or after its entry expired, keeps them;
+# and a page that lost an article (unpublished, deleted) is newer than it was though nothing it still
+# shows is. Without the memory (Redis flushed or evicted it), the content's own time is all there is.
 VALIDATORS_SECONDS = 30 * 24 * 3600
 
 
 def _validators_key(key: str) -> str:
-    return key.replace("page:", "page-validators:", 1)
+    # Per URL, not per release: a deploy that changes a page's bytes is a change the memory must see.
+    return f"page-validators:{key.rsplit(':', 1)[1]}"
 
 
 def _validators_of(key: str) -> dict | None:
@@ -492,40 +495,51 @@ def _last_modified(response, previous) -> int:
 
 
 def _content_time(response) -> float | None:
-    """The newest `updated_at` or past publication time of the articles in the view's context, without queries."""
+    """The newest `updated_at` or past publication time of the articles in the view's context, without queries.
+
+    None when the context shows no article, or one whose `updated_at` was not loaded.
+    """
     from articles.models import Article
 
     context = getattr(response, "context_data", None)
     if not context:
         return None
     now = timezone.now()
-    newest = None
+    newest, unknown = None, False
 
     def visit(value, depth):
-        nonlocal newest
+        nonlocal newest, unknown
         if isinstance(value, Article):
-            # Only fields the view loaded: reading a deferred one would cost a query per article.
+            # Only fields the view loaded: reading a deferred one would cost a query per article. An
+            # article shown without its updated_at (cards) leaves the page's time unknown.
+            if "updated_at" not in value.__dict__:
+                unknown = True
             for name in ("updated_at", "published_at"):
                 moment = value.__dict__.get(name)
                 if isinstance(moment, datetime) and moment <= now and (newest is None or moment > newest):
                     newest = moment
         elif depth < 2:
-            if isinstance(value, dict):
-                items = value.values()
-            elif isinstance(value, list | tuple):
-                items = value
-            elif hasattr(value, "object_list"):  # a Page
-                items = value.object_list
-            elif getattr(value, "_result_cache", None) is not None:  # an evaluated QuerySet, never a new query
-                items = value._result_cache
-            else:
-                return
-            for item in items if isinstance(items, list | tuple) else list(items)[:1000]:
+            # Only what the page already holds in memory: never an iterable that could run a query (a
+            # paginator's object_list is the whole listing), so a list, tuple, dict, a Page of a list,
+            # or a QuerySet already evaluated.
+            items = _in_memory(value)
+            if items is None and hasattr(value, "object_list"):  # a Page
+                items = _in_memory(value.object_list)
+            for item in (items or ())[:1000]:
                 visit(item, depth + 1)
 
     for value in context.values():
         visit(value, 0)
-    return None if newest is None else newest.timestamp()
+    return None if newest is None or unknown else newest.timestamp()
+
+
+def _in_memory(value) -> list | tuple | None:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list | tuple):
+        return value
+    cached = getattr(value, "_result_cache", None)  # a QuerySet already evaluated
+    return cached if isinstance(cached, list) else None
 
 
 def _changed_at() -> float:

@@ -29,7 +29,8 @@ class ArticleQuerySet(models.QuerySet):
         No bodies (most of a row's size), and no `prefetch_related("tags")`, which
         builds a queryset through the tag manager for every article.
         """
-        return self.only("id", "title", "slug", "summary", "status", "published_at", "reading_time")
+        # updated_at: cached pages' Last-Modified is the newest of what they list (articles/caching.py).
+        return self.only("id", "title", "slug", "summary", "status", "published_at", "updated_at", "reading_time")
 
     def visible_to(self, user):
         """Staff may open drafts and scheduled articles; everyone else sees public ones."""

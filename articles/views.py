@@ -2,6 +2,7 @@ from django.core.paginator import EmptyPage
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag, TaggedItem
 
@@ -56,7 +57,8 @@ class PublicListingMixin:
 
 
 def home(request):
-    return render(
+    # A TemplateResponse, like the other cached pages: articles.caching reads its context for Last-Modified.
+    return TemplateResponse(
         request,
         "articles/home.html",
         {

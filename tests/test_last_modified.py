@@ -110,3 +110,43 @@ def test_last_modified_is_the_same_from_the_cache_and_without_it(client, setting
     cached = client.get(url)["Last-Modified"]
     settings.PAGE_CACHE = False
     assert client.get(url)["Last-Modified"] == cached
+
+
+def test_finding_the_content_time_never_runs_a_query(article_factory, category, django_assert_num_queries):
+    """The context may hold lazy querysets and paginators over a whole listing: only what is loaded counts."""
+    from django.core.paginator import Paginator
+    from django.template.response import TemplateResponse
+    from django.test import RequestFactory
+
+    article_factory(category=category)
+    listing = Article.objects.all()
+    evaluated = list(Article.objects.all())
+    response = TemplateResponse(
+        RequestFactory().get("/"),
+        "404.html",
+        {"listing": listing, "paginator": Paginator(listing, 10), "cards": evaluated, "nested": {"more": listing}},
+    )
+    with django_assert_num_queries(0):
+        moment = caching._content_time(response)
+    assert moment == max(a.updated_at for a in evaluated).timestamp()
+
+
+def test_a_listing_was_last_modified_when_the_newest_article_it_lists_was(client, article, article_factory, category):
+    older = article_factory(category=category, title="Idempotency keys")
+    Article.objects.filter(pk=older.pk).update(published_at=PUBLISHED, updated_at=datetime(2026, 4, 1, tzinfo=UTC))
+    cache.clear()
+    for url in [category.get_absolute_url(), reverse("articles:tag", args=["api"]), reverse("articles:home")]:
+        assert client.get(url)["Last-Modified"] == http_date(EDITED.timestamp()), url
+
+
+def test_a_listing_that_lost_an_article_is_newer_though_what_it_still_lists_is_not(client, article, article_factory):
+    older = article_factory(category=article.category, title="Idempotency keys")
+    Article.objects.filter(pk=older.pk).update(published_at=PUBLISHED, updated_at=datetime(2026, 4, 1, tzinfo=UTC))
+    listing = article.category.get_absolute_url()
+    before = client.get(listing)
+    with time_machine.travel(datetime(2026, 9, 1, tzinfo=UTC), tick=False):
+        article.delete()
+        after = client.get(listing, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+        assert after.status_code == 200
+        assert "Retries with backoff" not in after.content.decode()
+        assert after["Last-Modified"] == http_date(datetime(2026, 9, 1, tzinfo=UTC).timestamp())
