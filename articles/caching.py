@@ -64,6 +64,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from articles.version_watch import VersionWatch
 from kb import compression
@@ -131,9 +132,17 @@ def _bump() -> None:
 _missed_changes = False
 
 
-def cache_unreachable() -> None:
+def cache_unreachable(error: BaseException | None = None) -> None:
+    """Note that this process could not reach the cache (`error`: what a read or a store raised).
+
+    A read or store that merely timed out is not counted: Redis was there but
+    slow, and counting it would make every slow moment invalidate every page,
+    which makes the next moments slower still. A bump that timed out counts
+    (`_bump` passes no error), as does a lost connection.
+    """
     global _missed_changes
-    _missed_changes = True
+    if not isinstance(error, RedisTimeout):
+        _missed_changes = True
 
 
 def _recover() -> None:
@@ -250,8 +259,8 @@ def lookup(request) -> dict | None:
             if version is None:
                 version = _start_version()
             local = local if local is not None and local["version"] == version else None
-    except CACHE_ERRORS:
-        cache_unreachable()
+    except CACHE_ERRORS as error:
+        cache_unreachable(error)
         logger.warning("Page cache unreachable; rendering uncached", exc_info=True)
         request._page_cache = None
         return None
@@ -413,8 +422,8 @@ def cache_public_page(view):
                         cache.set(key, entry, timeout)
                         validators = {"etag": entry["etag"], "last_modified": entry["last_modified"]}
                         cache.set(_validators_key(key), validators, VALIDATORS_SECONDS)
-                    except CACHE_ERRORS:
-                        cache_unreachable()
+                    except CACHE_ERRORS as error:
+                        cache_unreachable(error)
                         logger.warning("Page cache unreachable; page not stored", exc_info=True)
                     else:
                         # Sent as every later hit will be: encoded for this client, with its ETag.

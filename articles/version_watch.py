@@ -48,8 +48,8 @@ class VersionWatch:
     def __init__(self, client, key: str, read, clock=time.monotonic, on_lost=None):
         """`client` is a redis.Redis; `key` the full Redis key of the version; `read()` reads it (a round trip).
 
-        `on_lost()` is called when the connection fails: changes may have been
-        made meanwhile that Redis never heard of (articles.caching recovers).
+        `on_lost(error)` is called when the connection fails: changes may have
+        been made meanwhile that Redis never heard of (articles.caching recovers).
         """
         self._pool = client.connection_pool
         self._on_lost = on_lost
@@ -95,7 +95,7 @@ class VersionWatch:
                     logger.warning("Content version watch lost (%s); asking Redis on every request for now", error)
                 self._failing = True
                 if self._on_lost is not None:
-                    self._on_lost()
+                    self._on_lost(error)
                 self._close(now)
                 return None
 

@@ -155,3 +155,25 @@ def test_an_edit_through_the_site_shows_on_the_next_request(client, page_cache, 
     article.save()
     assert b"Retries, revisited" in client.get(url).content
     assert cache.get(caching.VERSION_KEY) == caches["default"]._version_watch.version()
+
+
+def test_a_lost_connection_is_reported_so_that_changes_missed_meanwhile_are_made_up_for(key):
+    lost = []
+    server = redis.Redis.from_url(REDIS_URL)
+    watch = VersionWatch(server, key, lambda: int(server.get(key)), on_lost=lost.append)
+    assert watch.version() == 1
+    assert lost == []
+    server.client_kill_filter(_id=watch.client_id)
+    assert watch.version() is None
+    assert len(lost) == 1 and isinstance(lost[0], redis.exceptions.ConnectionError | OSError)
+    watch.close()
+
+
+def test_a_read_that_only_timed_out_does_not_count_as_an_outage():
+    """Redis was there but slow: invalidating every page for it would make the next moments slower still."""
+    caching._missed_changes = False
+    caching.cache_unreachable(redis.exceptions.TimeoutError("Timeout reading from socket"))
+    assert caching._missed_changes is False
+    caching.cache_unreachable(redis.exceptions.ConnectionError("Connection refused"))
+    assert caching._missed_changes is True
+    caching._missed_changes = False
