@@ -41,9 +41,10 @@ so it stays the same across rebuilds for as long as the page does.
 
 If the cache is unreachable, pages are rendered uncached. A change saved
 meanwhile could not bump the version, and entries stored before it would match
-again once the cache is back; so a process that found the cache unreachable,
-for any reason, bumps the version as soon as it reaches it again, before it
-serves anything from it (`_recover`).
+again once the cache is back; so a process that found the cache unreachable
+(its own bump failed, a read or store was refused, its version watch lost its
+connection; not a mere timeout) bumps the version as soon as it reaches it
+again, before it serves anything from it (`_recover`).
 """
 
 import functools
