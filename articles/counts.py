@@ -28,7 +28,7 @@ triggers were ever dropped); `rebuild_search` calls it too.
 # ruff: noqa: S608 (every SQL string here is assembled from this module's constants, never from input)
 
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 CATEGORY = "category"
@@ -235,30 +235,45 @@ def _scheduled_in_category():
     )
 
 
-def _scheduled_with_tag():
-    """Per tag, how many scheduled articles it has; None when nothing is scheduled.
+def scheduled_per_tag() -> dict[int, int]:
+    """Per tag, how many scheduled articles carry it: one grouped query.
 
-    The scheduled articles' ids are read first (one small query, an index range
-    above now), so that each tag's count is a few probes of the unique index on
-    (content type, article, tag), never a scan of a tag's tens of thousands of
-    taggings (which the planner chooses when given a subquery instead).
+    Scheduled articles are few (an index range above now); their taggings are
+    probes of the unique index on (content type, article, tag). Subtracted
+    from the kept counts as a CASE over these few tags: the former per-tag
+    subquery probed every scheduled article once per tag, 400 tags x 200
+    articles on the home page (660 ms at 100,000 articles).
     """
     from taggit.models import TaggedItem
 
     from articles.models import Article
 
-    scheduled = list(Article.objects.scheduled().values_list("pk", flat=True))
-    if not scheduled:
-        return None
-    return (
-        TaggedItem.objects.filter(
-            content_type_id=_article_content_type_id(), object_id__in=scheduled, tag_id=OuterRef("object_id")
-        )
-        .order_by()
-        .values("tag_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+    taggings = TaggedItem.objects.filter(
+        content_type_id=_article_content_type_id(), object_id__in=Article.objects.scheduled().values("pk")
     )
+    # Never filtered by tag: the planner would then read all of a common tag's taggings (40,000 for `api`).
+    return dict(taggings.order_by().values("tag_id").annotate(n=Count("pk")).values_list("tag_id", "n"))
+
+
+class _Subtracted(Func):
+    """The `n` of the row's `object_id` in a {object_id: n} dict, else 0: a simple CASE, written as SQL.
+
+    Built as text because the ORM's Case/When compiles each branch as an expression (about
+    50 µs each; 191 tags carry the scheduled articles of the 100,000-article corpus).
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, subtracted: dict[int, int]):
+        super().__init__(F("object_id"))
+        self.subtracted = sorted(subtracted.items())
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.subtracted:
+            return "0", ()
+        branches = " ".join("WHEN %s THEN %s" for _ in self.subtracted)
+        return f"(CASE {column} {branches} ELSE 0 END)", (*params, *(v for pair in self.subtracted for v in pair))
 
 
 def _article_content_type_id() -> int:
@@ -269,21 +284,29 @@ def _article_content_type_id() -> int:
     return ContentType.objects.get_for_model(Article).pk
 
 
-def public_counts(kind: str):
-    """`ListingCount` rows of one kind annotated with `public`: the published ones whose time has come."""
+def public_counts(kind: str, object_id: int | None = None):
+    """`ListingCount` rows of one kind annotated with `public`: the published ones whose time has come.
+
+    `object_id`: only that category's or tag's row is wanted (the scheduled ones are then counted for it alone).
+    """
     from articles.models import ListingCount
 
-    scheduled = _scheduled_in_category() if kind == CATEGORY else _scheduled_with_tag()
-    if scheduled is None:
-        return ListingCount.objects.filter(kind=kind).annotate(public=F("published"))
-    return ListingCount.objects.filter(kind=kind).annotate(
-        public=F("published") - Coalesce(Subquery(scheduled, output_field=IntegerField()), Value(0))
+    rows = ListingCount.objects.filter(kind=kind)
+    if object_id is not None:
+        rows = rows.filter(object_id=object_id)
+    if kind == TAG:
+        scheduled = scheduled_per_tag()
+        if object_id is not None:
+            scheduled = {object_id: scheduled[object_id]} if object_id in scheduled else {}
+        return rows.annotate(public=F("published") - _Subtracted(scheduled))
+    return rows.annotate(
+        public=F("published") - Coalesce(Subquery(_scheduled_in_category(), output_field=IntegerField()), Value(0))
     )
 
 
 def public_count(kind: str, object_id: int) -> int:
-    """How many public articles the category or tag has, in one small query."""
-    row = public_counts(kind).filter(object_id=object_id).values_list("public", flat=True).first()
+    """How many public articles the category or tag has, in one or two small queries."""
+    row = public_counts(kind, object_id).values_list("public", flat=True).first()
     return row or 0
 
 
