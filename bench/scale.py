@@ -148,6 +148,9 @@ def choose_rows(base: str) -> list[Row]:
             admin=True,
         ),
     ]
+    # BENCH_SCALE_ONLY=search (or typo, page...): only rows of those kinds, with /livez, e.g. while tuning one part.
+    if only := os.environ.get("BENCH_SCALE_ONLY"):
+        rows = [row for row in rows if row.kind == "baseline" or row.kind in only.split(",")]
     return rows
 
 

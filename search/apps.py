@@ -13,7 +13,7 @@ class SearchConfig(AppConfig):
 
     def ready(self):
         from articles import search_hook
-        from search import engine
+        from search import admin_synonyms, engine, synonyms  # noqa: F401 (synonyms' admin and cache receivers)
 
         # The JSON API (articles/api.py) searches through this door (articles never imports search).
         search_hook.register(engine.run)

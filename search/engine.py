@@ -11,29 +11,31 @@ counted or snippeted for readers.
 """
 
 import json
+import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import islice, product
 
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
-from django.db import connection
-from django.db.models import Count, F, FloatField, Value
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, FloatField, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from taggit.models import TaggedItem
+from taggit.models import Tag, TaggedItem
 
 from articles import lexicon
-from articles.search import CONFIG
+from articles.search import CONFIG, expand_compounds
 
 # Private-use characters mark highlights inside the database's snippet; the
 # snippet is escaped whole and only these become <mark>, so nothing else an
 # author wrote can turn into markup. rendering.plain_text strips them from bodies.
 MARK_START, MARK_END = "\ue000", "\ue001"
-TITLE_BOOST = 2.0
 
 # ---------------------------------------------------------------- querying
 #
@@ -62,17 +64,25 @@ FACET_SAMPLE = 500
 assert MAX_RESULTS <= RANK_NEWEST <= COUNT_EXACT_UP_TO <= FACET_SAMPLE  # noqa: S101 (what the paging relies on)
 
 
-def reader_query(q: str) -> SearchQuery:
+def _websearch(q: str) -> SearchQuery:
     # "dead-letter" must find "dead letter" too: PostgreSQL would otherwise
     # demand the hyphenated compound. A leading "-word" still excludes.
     return SearchQuery(re.sub(r"(?<=\w)-(?=\w)", " ", q), search_type="websearch", config=CONFIG)
 
 
-def match(base, q: str):
-    """`base` narrowed to the articles matching `q` (through the full-text index), unordered and unranked."""
+def reader_query(q: str, also=()) -> SearchQuery:
+    """The reader's words as a tsquery, or any of the synonym alternatives `also` (search/synonyms.py)."""
+    query = _websearch(q)
+    for text in also:
+        query = query | _websearch(text)
+    return query
+
+
+def match(base, q: str, also=()):
+    """`base` narrowed to the articles matching `q` or an alternative (through the full-text index), unranked."""
     if connection.vendor == "postgresql":
-        return base.filter(search_vector=reader_query(q))
-    match = _fts5_query(q)
+        return base.filter(search_vector=reader_query(q, also))
+    match = _fts5_match(q, also)
     if not match:
         return base.none()
     return base.filter(
@@ -80,27 +90,137 @@ def match(base, q: str):
     )
 
 
-def _rank(q: str):
+# ---------------------------------------------------------------- BM25 (PostgreSQL)
+#
+# Okapi BM25 as Lucene computes it, over the stored weighted tsvector:
+# - a term's frequency in a document is its weighted count of occurrences
+#   (title 3, tags and summary 2, body 1): ts_rank_cd() with one lexeme and
+#   these weights sums exactly that, by binary search in the vector;
+# - the document's length is the same weighted count over all its words, the
+#   generated column `search_length` (articles/migrations/0017);
+# - a term's document frequency is SearchLexeme.ndoc, kept by triggers at
+#   save (articles/lexicon.py); the number of documents and their average
+#   length are read once per change of public content (cached).
+# Documents that have every word, and multi-word queries' exact phrase, get a boost.
+
+K1 = 1.2
+B = 0.75
+ALL_WORDS_BOOST = 0.05
+PHRASE_BOOST = 0.25
+# ts_rank_cd's weights, {D, C, B, A}, must lie in [0, 1]: the field weights divided by 3.
+_FIELD_WEIGHTS = "{0.33333334,0.33333334,0.6666667,1}"
+
+
+def _positive_text(texts) -> str:
+    """The words to score: negated words, quotes and `or` left out; compounds split as in the document."""
+    words = []
+    for text in texts:
+        for token in re.sub(r"(?<=\w)-(?=\w)", " ", text).split():
+            if token.startswith("-") or token.lower() == "or":
+                continue
+            words.append(token.strip('"'))
+    return expand_compounds(" ".join(words))
+
+
+@dataclass(frozen=True)
+class Term:
+    lexeme: str
+    ndoc: int
+    own: bool = True  # in the reader's own words, not only in a synonym's
+
+    @property
+    def tsquery(self) -> str:
+        # One lexeme, quoted as tsquery input wants it (quotes and backslashes doubled).
+        return "'" + self.lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# A word that only a synonym brought in counts this much of a word the reader typed.
+SYNONYM_WEIGHT = 0.25
+
+
+def terms_of(q: str, also=()) -> list[Term]:
+    """The query's lexemes (stemmed as the documents are) with their document frequencies, rarest first."""
+    own, other = _positive_text((q,)), _positive_text(also)
+    if not (own + other).strip():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.lexeme, coalesce(l.ndoc, 0), t.lexeme = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s))) "
+            "FROM unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AS t(lexeme) "
+            "LEFT JOIN articles_searchlexeme l ON l.lexeme = t.lexeme ORDER BY 2, 1",
+            [CONFIG, own, CONFIG, f"{own} {other}"],
+        )
+        return [Term(lexeme, ndoc, bool(mine)) for lexeme, ndoc, mine in cursor.fetchall()]
+
+
+STATS_KEY = "search:bm25-stats:{version}"
+
+
+def corpus_stats() -> tuple[int, float]:
+    """(number of counted articles, their average weighted length), recomputed when public content changes."""
+    from articles import caching
+
+    key = STATS_KEY.format(version=caching.content_version())
+    stats = cache.get(key)
+    if stats is None:
+        with connection.cursor() as cursor:
+            counted = lexicon.COUNTED.format(row="articles_article")
+            sql = f"SELECT count(*), coalesce(avg(search_length), 0) FROM articles_article WHERE {counted}"  # noqa: S608
+            cursor.execute(sql)
+            documents, average = cursor.fetchone()
+        stats = (documents, float(average))
+        cache.set(key, stats, 3600)
+    return stats
+
+
+def inverse_document_frequency(documents: int, ndoc: int) -> float:
+    return math.log(1 + (documents - ndoc + 0.5) / (ndoc + 0.5))
+
+
+def bm25(terms: list[Term], q: str, also=()):
+    """The BM25 score of a row of articles_article for `terms`, with the all-words and phrase boosts."""
+    documents, average = corpus_stats()
+    documents = max(documents, max((t.ndoc for t in terms), default=0), 1)
+    idf = [inverse_document_frequency(documents, t.ndoc) * (1 if t.own else SYNONYM_WEIGHT) for t in terms]
+    strict = " || ".join(["websearch_to_tsquery(%s::regconfig, %s)"] * (1 + len(also)))
+    strict_params = [value for text in (q, *also) for value in (CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", text))]
+    words = [w for w in re.findall(r"\w+", q) if w.lower() != "or"]
+    phrase = bool(any_word_query(q))  # several words, no search syntax
+    sql = f"""
+        (SELECT coalesce(sum(v.idf * v.tf * {K1 + 1} / (v.tf + {K1} * (1 - {B} + {B} * articles_article.search_length
+                                                                  / %s))), 0)
+         FROM (SELECT t.idf, 3 * ts_rank_cd('{_FIELD_WEIGHTS}'::real[], articles_article.search_vector, t.q::tsquery, 0)
+                      AS tf
+               FROM unnest(%s::text[], %s::float8[]) AS t(q, idf)) v)
+        * (1 + {ALL_WORDS_BOOST} * (articles_article.search_vector @@ ({strict}))::int
+           {"+ %s * (articles_article.search_vector @@ phraseto_tsquery(%s::regconfig, %s))::int" if phrase else ""})
+    """  # noqa: S608 (constants and placeholders only)
+    params = [max(average, 1.0), [t.tsquery for t in terms], idf, *strict_params]
+    if phrase:
+        params += [PHRASE_BOOST, CONFIG, " ".join(words)]
+    return RawSQL(sql, params, output_field=FloatField())  # noqa: S611 (constants; values are parameters)
+
+
+def _rank(q: str, also=(), terms=None):
     from articles.freshness import search_rank_factor
 
     # Overdue articles rank a little lower (#16): the text's rank times a factor just under 1 for them.
-    return _text_rank(q) * search_rank_factor()
+    return _text_rank(q, also, terms) * search_rank_factor()
 
 
-def _text_rank(q: str):
+def _text_rank(q: str, also=(), terms=None):
     if connection.vendor == "postgresql":
-        query = reader_query(q)
-        title_rank = SearchRank(SearchVector("title", config=CONFIG), query)
-        return SearchRank(F("search_vector"), query) + Value(TITLE_BOOST) * title_rank
+        return bm25(terms if terms is not None else terms_of(q, also), q, also)
+    match = _fts5_match(q, also)
     return RawSQL(
-        "(SELECT -bm25(articles_article_fts, 10.0, 4.0, 4.0, 1.0) FROM articles_article_fts "
+        "(SELECT -bm25(articles_article_fts, 3.0, 2.0, 2.0, 1.0) FROM articles_article_fts "
         "WHERE articles_article_fts MATCH %s AND rowid = articles_article.id)",
-        [_fts5_query(q)],
+        [match],
         output_field=FloatField(),
     )
 
 
-def matches(base, q: str):
+def matches(base, q: str, also=()):
     """`base` narrowed to articles matching `q`, annotated with `rank` (higher is better).
 
     Unbounded: ranking all of it reads every match's document. `ranked()` is
@@ -108,35 +228,69 @@ def matches(base, q: str):
     """
     if connection.vendor != "postgresql" and not _fts5_query(q):
         return base.none().annotate(rank=Value(0.0, output_field=FloatField()))
-    return match(base, q).annotate(rank=_rank(q))
+    return match(base, q, also).annotate(rank=_rank(q, also))
 
 
-def ranked(base, q: str):
-    """The best matches of `q` first, ranked among a bounded set of candidates; annotated with `rank`.
+# Candidates ranked at most: the newest matches of every word, the newest
+# whose title has every word, and (for questions, which match on any word)
+# the articles with the query's rarest words, rarest first.
+RANK_RARE = 200
 
-    Candidates are the RANK_NEWEST newest matches and the RANK_TITLE newest
-    matches with the words in their title. With fewer matches than
-    RANK_NEWEST, that is every match, ranked exactly.
+
+def ranked(base, q: str, also=(), *, any_word: bool = False):
+    """The best matches of `q` first, ranked by BM25 among a bounded set of candidates; annotated with `rank`.
+
+    Candidates are the RANK_NEWEST newest matches, the RANK_TITLE newest
+    matches with the words in their title and, when any word may match, up
+    to RANK_RARE articles with the rarest of the query's words (all of the
+    articles with a word, rarest word first, until the cap). With fewer
+    matches than that, every match is ranked exactly.
     """
     from articles.models import Article
 
-    newest = match(base, q).order_by("-published_at", "-id").values("pk")[:RANK_NEWEST]
+    # What a result must match: every word (or the phrase), or for questions any word, of q or an alternative.
+    found_text, found_also = q, list(also)
+    if any_word:
+        found_text, found_also = any_word_query(q) or q, [any_word_query(text) or text for text in also]
     if connection.vendor != "postgresql":
-        return Article.objects.filter(pk__in=newest).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
+        newest = match(base, found_text, found_also).order_by("-published_at", "-id").values("pk")[:RANK_NEWEST]
+        return (
+            Article.objects.filter(pk__in=newest)
+            .annotate(rank=_rank(found_text, found_also))
+            .order_by("-rank", "-published_at", "-id")
+        )
+    # The newest articles with every word: they are boosted, so they belong among the candidates.
+    newest = match(base, q, also).order_by("-published_at", "-id").values_list("pk", flat=True)[:RANK_NEWEST]
+    terms = terms_of(q, also)
     # Title matches, tested on the title alone (the planner walks the date
     # index for a common title word, uses the title's GIN index for a rare
     # one); the full match is checked on the few candidates only.
     by_title = (
         base.annotate(title_document=SearchVector("title", config=CONFIG))
-        .filter(title_document=reader_query(q))
+        .filter(title_document=reader_query(q, also))
         .order_by("-published_at", "-id")
-        .values("pk")[:RANK_TITLE]
+        .values_list("pk", flat=True)[:RANK_TITLE]
     )
-    candidates = newest.union(by_title)
+    branches = [by_title]
+    if any_word:
+        budget = RANK_RARE
+        for term in terms:
+            if budget <= 0 or term.ndoc == 0:
+                continue
+            take = min(budget, term.ndoc)
+            branches.append(
+                base.filter(search_vector=SearchQuery(term.tsquery, search_type="raw", config=CONFIG))
+                .order_by("-published_at", "-id")
+                .values_list("pk", flat=True)[:take]
+            )
+            budget -= take
+    # Read once, here (inside run()'s planner settings), so the ranking query below is a plain lookup by id.
+    with planned_for_memory():
+        candidates = sorted(set(newest.union(*branches).values_list("pk", flat=True)))
     return (
-        match(Article.objects.all(), q)
+        match(Article.objects.all(), found_text, found_also)
         .filter(pk__in=candidates)
-        .annotate(rank=_rank(q))
+        .annotate(rank=_rank(q, also, terms))
         .order_by("-rank", "-published_at", "-id")
     )
 
@@ -170,6 +324,11 @@ def estimate(queryset) -> int:
     return _round(max(_planned_rows(queryset), COUNT_EXACT_UP_TO + 1))
 
 
+def _fts5_match(q: str, also=()) -> str:
+    """An FTS5 query for `q` or any of the alternatives `also`."""
+    return " OR ".join(f"({part})" for part in (_fts5_query(text) for text in (q, *also)) if part)
+
+
 def _fts5_query(q: str) -> str:
     # Each word quoted, so FTS5 syntax in a reader's query is never an error;
     # "or" between words keeps its meaning.
@@ -185,14 +344,14 @@ def _fts5_query(q: str) -> str:
     return " ".join(parts)
 
 
-def snippets(article_ids: list[int], q: str) -> dict[int, str]:
+def snippets(article_ids: list[int], q: str, also=()) -> dict[int, str]:
     """Highlighted snippets for one page of results: HTML where only <mark> is markup."""
     if not article_ids:
         return {}
     from articles.models import Article
 
     if connection.vendor == "postgresql":
-        query = reader_query(q)
+        query = reader_query(q, also)
         rows = (
             Article.objects.filter(pk__in=article_ids)
             .annotate(
@@ -211,7 +370,7 @@ def snippets(article_ids: list[int], q: str) -> dict[int, str]:
             .values_list("pk", "snippet")
         )
     else:
-        match = _fts5_query(q)
+        match = _fts5_match(q, also)
         with connection.cursor() as cursor:
             placeholders = ", ".join(["%s"] * len(article_ids))
             cursor.execute(
@@ -237,7 +396,8 @@ def facets(outcome) -> dict:
     from articles.models import Article
 
     # In no particular order: the cheapest FACET_SAMPLE matches to find (all of them when there are no more).
-    rows = list(outcome.matched.order_by().values_list("pk", "category__slug", "category__name")[:FACET_SAMPLE])
+    with planned_for_memory():
+        rows = list(outcome.matched.order_by().values_list("pk", "category__slug", "category__name")[:FACET_SAMPLE])
     sample = [pk for pk, _, _ in rows]
     scale = outcome.estimated_total() / len(sample) if sample and not outcome.exact else 1.0
 
@@ -284,15 +444,24 @@ class Outcome:
     original_total: int = 0  # what the reader's own words found, before any correction
     exact: bool = True
     matched: object = None  # every result, unordered (for facets and estimates)
+    also: list = field(default_factory=list)  # synonym alternatives searched too ("Also searched for …")
+    any_word: bool = False  # the results have any of the words (a question, or nothing had them all)
+    limit: int | None = None  # how many results there are to page through, when fewer than the (estimated) total
 
     @property
     def corrected(self) -> bool:
         return self.correction is not None and self.query == self.correction.text
 
+    def snippet_query(self) -> tuple[str, list]:
+        """(text, alternatives) to highlight in snippets: what the results were matched with."""
+        if self.any_word:
+            return any_word_query(self.query) or self.query, [any_word_query(text) or text for text in self.also]
+        return self.query, list(self.also)
+
     @property
     def reachable(self) -> int:
         """How many results a reader can page through."""
-        return min(self.total, MAX_RESULTS)
+        return min(self.total, MAX_RESULTS, self.limit if self.limit is not None else MAX_RESULTS)
 
     def estimated_total(self) -> int:
         if self.exact or self.total > COUNT_EXACT_UP_TO + 1:  # exact, or already the planner's estimate
@@ -302,46 +471,159 @@ class Outcome:
         return self._estimate
 
 
+# Queries of this many words or more are questions: they match on any word.
+QUESTION_WORDS = 3
+
+
+def tagged(base, tag_slugs):
+    """`base` narrowed to articles with every one of the tags, each a semi-join on the tag's id.
+
+    Joined through the tag's slug, the planner guesses a tag's size from the
+    average (777 articles) even for the most used (39,000 at 100,000 articles)
+    and walks every tagged article checking the search match on each (2 s);
+    by id it knows, and picks the cheap end.
+    """
+    from articles.counts import _article_content_type_id
+
+    ids = dict(Tag.objects.filter(slug__in=tag_slugs).values_list("slug", "pk"))
+    for slug in tag_slugs:
+        if slug not in ids:
+            return base.none()
+        base = base.filter(
+            pk__in=TaggedItem.objects.filter(tag_id=ids[slug], content_type_id=_article_content_type_id()).values(
+                "object_id"
+            )
+        )
+    return base
+
+
+@contextmanager
+def planned_for_memory():
+    """The engine's own queries planned with random_page_cost 1.1, in a transaction of their own (PostgreSQL).
+
+    With the default 4.0 the planner expects every row read through an index
+    to cost a disk seek, so for "the newest matches in a category" it reads
+    every match through a bitmap and sorts them (626 ms at 100,000 articles)
+    rather than walking the category's date index until it has enough (5 ms).
+    The data of a search is in memory; 1.1 says so, for these queries only.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
+        yield
+
+
 def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
+    with planned_for_memory():
+        return _run(base, q, sort=sort, correct=correct)
+
+
+def _run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
     """Search `base` (public articles, already filtered) for the reader's words.
 
-    When little is found, try the typo correction (unless `correct` is off: the
-    reader asked for their words as typed); when nothing is found and the query
-    has no operators, accept articles that have any of its words.
+    The editors' synonyms (search/synonyms.py) are searched too. When little
+    is found, try the typo correction (unless `correct` is off: the reader
+    asked for their words as typed). A question (QUESTION_WORDS or more plain
+    words) matches on any of its words, ranked by BM25 with a boost for
+    articles that have them all; a shorter query does when nothing has every word.
     """
+    from search import synonyms
+
     if not q:
         total, exact = count(base)
         return Outcome(results=base.order_by("-published_at", "-id"), total=total, exact=exact, query="", matched=base)
-    outcome = Outcome(results=None, total=0, query=q, matched=match(base, q))
-    outcome.total, outcome.exact = count(outcome.matched)
+    also = synonyms.expand(q)
+    phrase_ids = None
+    if connection.vendor == "postgresql" and '"' in q:
+        phrase_ids, total, exact = _phrase_matches(base, q)
+        outcome = Outcome(results=None, total=total, exact=exact, query=q, matched=base.filter(pk__in=phrase_ids))
+        outcome.limit = len(phrase_ids)
+    else:
+        outcome = Outcome(results=None, total=0, query=q, matched=match(base, q, also), also=also)
+        outcome.total, outcome.exact = count(outcome.matched)
     outcome.original_total = outcome.total
-    ranked_text = q
     if outcome.total < FEW_RESULTS and correct:
         outcome.correction = suggest(q, base)
         if outcome.correction and outcome.correction.confident:
-            corrected = match(base, outcome.correction.text)
+            corrected_also = synonyms.expand(outcome.correction.text)
+            corrected = match(base, outcome.correction.text, corrected_also)
             total, exact = count(corrected)
             if total > outcome.total:
                 outcome.matched, outcome.total, outcome.exact = corrected, total, exact
-                outcome.query = ranked_text = outcome.correction.text
-    if outcome.total == 0 and (loose := any_word_query(q)):
-        relaxed = match(base, loose)
+                outcome.query, outcome.also, outcome.limit = outcome.correction.text, corrected_also, None
+    loose = any_word_query(outcome.query)
+    question = loose and len(loose.split(" or ")) >= QUESTION_WORDS
+    if loose and (outcome.total == 0 or question):
+        relaxed = match(base, loose, [any_word_query(text) or text for text in outcome.also])
         total, exact = count(relaxed)
-        if total:
-            outcome.matched, outcome.total, outcome.exact, outcome.relaxed = relaxed, total, exact, True
-            ranked_text = loose
+        if total > outcome.total or (total == outcome.total and not exact):
+            outcome.relaxed = outcome.total == 0
+            outcome.matched, outcome.total, outcome.exact = relaxed, total, exact
+            outcome.any_word = True
     if sort == "newest":
         outcome.results = outcome.matched.order_by("-published_at", "-id")
+    elif phrase_ids is not None and outcome.query == q:
+        # The phrase's matches are already known (a bounded set): rank them, without matching again.
+        from articles.models import Article
+
+        outcome.results = (
+            Article.objects.filter(pk__in=phrase_ids).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
+        )
     else:
-        outcome.results = ranked(base, ranked_text)
+        outcome.results = ranked(base, outcome.query, outcome.also, any_word=outcome.any_word)
     return outcome
 
 
+# A quoted phrase is checked on at most this many articles that have all its words.
+PHRASE_SAMPLE = 150
+
+
+def _phrase_matches(base, q: str) -> tuple[list[int], int, bool]:
+    """(ids of the matches, how many, exact) for a query with a quoted phrase, bounded (PostgreSQL).
+
+    The GIN index knows which articles have the words, not where: checking the
+    phrase reads each candidate's whole document, and the planner, unable to
+    guess how many pass, would check every article with the words (thousands
+    for common ones). So the words choose the candidates through the index,
+    the PHRASE_SAMPLE newest, and the phrase is checked on those only, in the
+    same pass; past the sample, the count is the share of the sample that has
+    the phrase times the number of articles with the words.
+    """
+    words = match(base, q.replace('"', " "))
+    has_phrase = RawSQL(
+        "articles_article.search_vector @@ websearch_to_tsquery(%s::regconfig, %s)",
+        [CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", q)],
+        output_field=BooleanField(),
+    )
+    from articles.models import Article
+
+    # The newest first (the index's order), the phrase checked on those only: in an outer query, since
+    # PostgreSQL would compute it for every article with the words before sorting them.
+    newest = words.order_by("-published_at", "-id").values("pk")[: PHRASE_SAMPLE + 1]
+    rows = sorted(
+        Article.objects.filter(pk__in=newest)
+        .annotate(has_phrase=has_phrase)
+        .values_list("published_at", "pk", "has_phrase"),
+        reverse=True,
+    )
+    ids = [pk for _, pk, found in rows[:PHRASE_SAMPLE] if found]
+    if len(rows) <= PHRASE_SAMPLE:
+        return ids, len(ids), True
+    total, _ = count(words)
+    estimated = _round(max(COUNT_EXACT_UP_TO + 1, round(total * len(ids) / PHRASE_SAMPLE)))
+    return ids, estimated, False
+
+
 def any_word_query(q: str) -> str:
-    """`a b c` as `a or b or c`; empty when the reader already used search syntax."""
-    if re.search(r'"|(^|\s)-|\bor\b', q, re.IGNORECASE):
+    """`a b c` as `a or b or c`; empty when the reader used quotes or `-word`, or typed one word.
+
+    A question's own "or" ("a queue or a direct call") is just a word between others here.
+    """
+    if re.search(r'"|(^|\s)-', q):
         return ""
-    words = q.split()
+    words = [word for word in q.split() if word.lower() != "or"]
     return " or ".join(words) if len(words) > 1 else ""
 
 

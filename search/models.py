@@ -105,3 +105,34 @@ class ResultClick(models.Model):
 
     def __str__(self):
         return f"#{self.position} from {self.search_id}"
+
+
+# ---------------------------------------------------------------- synonyms (#13)
+# search/synonyms.py applies them to readers' queries; migration 0002 made the table and the first list.
+
+
+class Synonym(models.Model):
+    """Words readers type that mean the same as others: "otel = opentelemetry", "hpa = horizontal pod autoscaler"."""
+
+    term = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="What readers type: a word or a few words, e.g. “hpa” or “k8s”. Case and punctuation are ignored.",
+    )
+    means = models.CharField(
+        max_length=300,
+        help_text="What it means, as articles write it: e.g. “horizontal pod autoscaler”. "
+        "Separate several meanings with commas: “kubernetes, k8s cluster”.",
+    )
+    two_way = models.BooleanField(
+        default=True,
+        help_text="Also search for the term when readers type what it means "
+        "(“opentelemetry” finds articles that only say “otel”).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self):
+        return f"{self.term} = {self.means}"
