@@ -29,9 +29,9 @@ headers included, without the middleware in between. Signed-in users (staff
 see draft banners and edit links) never read or write the cache, and neither
 does any response that is not a plain 200 or that sets a cookie.
 
-Entries are stored compressed (kb/compression.py): brotli and gzip at their
-slowest, smallest settings, once, when stored, beside the page itself, each
-sent as is to the clients that accept it. A hit spends no CPU on compression.
+Entries are stored compressed (kb/compression.py): brotli and gzip, once,
+when stored, beside the page itself, each sent as is to the clients that
+accept it. A hit spends no CPU on compression.
 
 Every response from these views carries Cache-Control; cacheable ones also
 an ETag and Last-Modified, which ConditionalGetMiddleware compares with
@@ -583,7 +583,7 @@ def _to_entry(response, version: int, timeout: int) -> dict:
     headers = {name: value for name, value in response.items() if name.lower() in _STORED_HEADERS}
     bodies = {compression.IDENTITY: content}
     if compression.is_text(response.get("Content-Type", "")) and len(content) >= compression.MIN_BYTES:
-        # Compressed once, here, at the slowest settings: every hit sends these bytes as they are.
+        # Compressed once, here: every hit sends these bytes as they are.
         for encoding in compression.ENCODINGS:
             encoded = compression.compress(content, encoding, compression.STORED_LEVELS)
             if len(encoded) < len(content):
