@@ -64,7 +64,7 @@ TABLE_CELLS = 20_000
 # every reference also writes a back-link into its note, so one note cited
 # thousands of times would multiply the page.
 FOOTNOTE_REFERENCES = 1_000
-# Text the sanitiser's HTML parser reads as one run slows down with each
+# Text the sanitiser's HTML parser reads as one run slows down with each named
 # character reference in it (it re-appends the run); an empty comment every
 # this many references splits the run and is gone after sanitising.
 REFERENCES_PER_RUN = 128
@@ -76,6 +76,12 @@ MAX_DEPTH = 64
 # Headings past this many keep their level and text but get no id, permalink
 # or table of contents entry.
 MAX_HEADINGS = 500
+# The most elements (start tags) cmark-gfm may make of one body. Parsing and
+# sanitising cost grows with the elements, not the bytes: 51,200 links
+# (`[a] ` repeated to the 200 KB cap) took 250 ms. The densest seed article
+# has one element per 45 bytes, about 4,500 at the cap; this is five times
+# that. A body over it is refused with a message, never cut short.
+MAX_ELEMENTS = 25_000
 # Pygments is the slowest stage per byte (about 1.5 µs for Python); code past
 # these budgets is shown as it is, unhighlighted.
 HIGHLIGHT_BLOCKS = 100
@@ -170,6 +176,18 @@ def _cmark_html(source: str, *, footnotes: bool = True) -> str:
         finally:
             # Parser, tree and output all live in the arena: one reset frees them.
             _lib.cmark_arena_reset()
+
+
+def _check_elements(html: str) -> None:
+    # cmark-gfm escapes every `<` of text, so each `<` it writes opens a tag,
+    # closes one (`</`) or starts a comment or declaration (`<!`, `<?`).
+    elements = html.count("<") - html.count("</") - html.count("<!") - html.count("<?")
+    if elements > MAX_ELEMENTS:
+        raise RenderError(
+            f"This text would make a page of {elements:,} HTML elements (links, emphasis, list items, code "
+            f"blocks, tags); a page can have at most {MAX_ELEMENTS:,}. Nothing was saved and your text is kept: "
+            "split it into several articles, or use less markup."
+        )
 
 
 # ---------------------------------------------------------------- 1. chains
@@ -656,9 +674,14 @@ def _add_rel(html: str) -> str:
 _LONG_RUN = re.compile(rf">[^<]{{{REFERENCES_PER_RUN * 4},}}")
 
 
+def _named_references(text: str) -> int:
+    # An upper bound: every `&` not starting a numeric reference.
+    return text.count("&") - text.count("&#")
+
+
 def _split_run(match: re.Match) -> str:
     run = match.group(0)
-    if run.count("&") <= REFERENCES_PER_RUN:
+    if _named_references(run) <= REFERENCES_PER_RUN:
         return run
     parts = run.split("&")
     step = REFERENCES_PER_RUN
@@ -666,6 +689,12 @@ def _split_run(match: re.Match) -> str:
 
 
 def _split_long_runs(html: str) -> str:
+    # Numeric references (all of cmark-gfm's, once `render_markdown` has rewritten the
+    # named ones) are read in linear time whatever the run: 200,000 `&#60;`
+    # take 23 ms whole and 35 ms split, 200,000 `&copy;` 519 ms whole and 81
+    # ms split. Only named ones, which raw HTML can carry, need the split.
+    if _named_references(html) <= REFERENCES_PER_RUN:
+        return html
     # A body that starts with text has a run before its first tag as well.
     return _LONG_RUN.sub(_split_run, html if html.startswith("<") else ">" + html)[0 if html.startswith("<") else 1 :]
 
@@ -760,6 +789,7 @@ def render_markdown(source: str) -> Rendered:
         # option costs time on every bracket (45 -> 12 ms on "[a" * 100,000).
         footnotes = "[^" in source and source.count("[^") <= FOOTNOTE_REFERENCES
         html = _cmark_html(_limit_tables(_limit_chains(source)), footnotes=footnotes)
+        _check_elements(html)
         if source.count("<") > RAW_TAG_BUDGET and _may_nest_deeply(html):
             html = _normalise(html)
         html = _highlight_code(html)
@@ -767,9 +797,9 @@ def render_markdown(source: str) -> Rendered:
         html = _add_rel(_footnotes(html))
         # `&gt;` needs no escaping outside tags and costs the sanitiser's parser
         # a character reference each; `>` means the same to it. Numeric
-        # references for `"` and `&` mean the same as the named ones and are
-        # read about twice as fast.
-        html = html.replace("&gt;", ">").replace("&quot;", "&#34;").replace("&amp;", "&#38;")
+        # references for `<`, `"` and `&` mean the same as the named ones and
+        # are read about twice as fast.
+        html = html.replace("&gt;", ">").replace("&lt;", "&#60;").replace("&quot;", "&#34;").replace("&amp;", "&#38;")
         html = sanitise(_split_long_runs(html))
         toc = _toc(headings)
         # The toc lists only headings, but it is built from author text too.

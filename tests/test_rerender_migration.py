@@ -55,6 +55,45 @@ def test_running_it_twice_changes_nothing(article_factory):
     assert Article.objects.values().get(pk=article.pk) == first
 
 
+@pytest.mark.django_db
+def test_a_body_the_renderer_refuses_keeps_its_text_and_html_and_the_others_are_rendered(article_factory, monkeypatch):
+    from articles import rendering
+
+    refused = article_factory(body="## Refused\n\nKeep every word.")
+    other = article_factory(body="## Fine\n\nRendered again.")
+    Article.objects.update(body_html="<p>old</p>", body_text="old")
+    real = rendering.render_markdown
+
+    def refuse_one(source):
+        if "Keep every word." in source:
+            raise rendering.RenderError("too much")
+        return real(source)
+
+    monkeypatch.setattr(rendering, "render_markdown", refuse_one)
+    run_migration()
+
+    refused.refresh_from_db()
+    other.refresh_from_db()
+    assert refused.body == "## Refused\n\nKeep every word."
+    assert (refused.body_html, refused.body_text) == ("<p>old</p>", "old")
+    assert other.body_html == real(other.body).html
+
+
+@pytest.mark.django_db
+def test_it_writes_in_batches_not_row_by_row(article_factory, django_assert_max_num_queries, monkeypatch):
+    for index in range(7):
+        article_factory(body=f"## Part {index}\n\ntext", tags=["api"])
+    monkeypatch.setattr(migration, "BATCH", 3)
+    # Row by row was four statements an article (28 here). In batches of 3:
+    # per batch one bulk UPDATE, one tag query and one executemany, besides
+    # the content type, the server-side cursor's pages and the savepoints.
+    with django_assert_max_num_queries(14):
+        run_migration()
+    for article in Article.objects.all():
+        assert article.body_html == render_markdown(article.body).html
+    assert Article.objects.filter(search_vector__isnull=True).count() == 0
+
+
 SQLITE_CHECK = """
 import json
 import django
