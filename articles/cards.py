@@ -111,7 +111,7 @@ def drawable(text: str, path=BOLD) -> str:
     """`text` on one line, without control characters or what the font cannot draw (emoji, CJK): no boxes."""
     text = "".join(
         character
-        for character in text
+        for character in " ".join(text.split())
         if unicodedata.category(character) not in {"Cc", "Cs", "Co", "Cn"} and _has_glyph(path, character)
     )
     return " ".join(text.split())

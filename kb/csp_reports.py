@@ -45,6 +45,7 @@ FIELDS = {
     "referrer": ("referrer",),
     "sample": ("sample", "script-sample"),
 }
+NUMBERS = {"line_number", "column_number", "status_code"}
 MAX_FIELD_CHARS = 300
 
 
@@ -54,14 +55,11 @@ def _empty(status: int) -> HttpResponse:
     return response
 
 
-def _field(value):
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if -(2**53) < value < 2**53 else None
-    if isinstance(value, str):
-        return value[:MAX_FIELD_CHARS]
-    return None
+def _field(name: str, value):
+    if name in NUMBERS:
+        is_number = isinstance(value, int) and not isinstance(value, bool)
+        return value if is_number and 0 <= value < 2**31 else None
+    return value[:MAX_FIELD_CHARS] if isinstance(value, str) else None
 
 
 def violation(body: dict) -> dict:
@@ -69,7 +67,7 @@ def violation(body: dict) -> dict:
     found = {}
     for name, keys in FIELDS.items():
         for key in keys:
-            value = _field(body.get(key))
+            value = _field(name, body.get(key))
             if value is not None:
                 found[name] = value
                 break
@@ -89,9 +87,11 @@ def violations(content_type: str, payload) -> list[dict] | None:
             and report.get("type") == "csp-violation"
             and isinstance(report.get("body"), dict)
         ]
-        return [violation(body) for body in bodies[: settings.CSP_REPORT_MAX_PER_POST]]
+        found = (violation(body) for body in bodies[: settings.CSP_REPORT_MAX_PER_POST])
+        return [entry for entry in found if entry]
     body = payload.get("csp-report") if isinstance(payload, dict) else None
-    return [violation(body)] if isinstance(body, dict) else None
+    entry = violation(body) if isinstance(body, dict) else None
+    return [entry] if entry else None
 
 
 def _rate_limited(request) -> bool:

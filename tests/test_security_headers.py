@@ -118,3 +118,68 @@ def test_the_admin_works_under_the_csp_without_inline_script_or_style(client, ar
 def test_public_pages_have_no_inline_script_or_style(client, pages):
     for url in pages[:5]:
         assert_nothing_inline(client.get(url).content.decode())
+
+
+# ---------------------------------------------------------------- Permissions-Policy, CORP, reporting (kb/headers.py)
+
+
+def permissions(response):
+    return dict(part.strip().split("=", 1) for part in response["Permissions-Policy"].split(","))
+
+
+def test_every_response_denies_the_browser_features_the_site_never_uses(client, pages):
+    for url in [*pages, "/favicon.ico", "/feed/", "/sitemap.xml", "/robots.txt"]:
+        response = client.get(url, secure=True)
+        policy = permissions(response)
+        for feature in ["camera", "microphone", "geolocation", "payment", "usb", "serial", "hid", "browsing-topics"]:
+            assert policy[feature] == "()", (url, feature)
+        assert set(policy.values()) == {"()"}, url
+
+
+def test_the_permissions_policy_names_only_features_chromium_knows():
+    from django.conf import settings
+
+    # Chromium 156 warns "Unrecognized feature" for these on every page (tests/browser/test_permissions_policy.py).
+    unknown_to_chromium = {"battery", "document-domain", "vr", "web-share", "ambient-light-sensor", "bluetooth"}
+    assert not unknown_to_chromium & set(settings.PERMISSIONS_POLICY)
+
+
+def test_pages_are_same_origin_resources_and_public_images_cross_origin(client, pages, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    for url in [*pages, "/feed/", "/sitemap.xml", "/api/v1/articles"]:
+        assert client.get(url, secure=True)["Cross-Origin-Resource-Policy"] == "same-origin", url
+
+    # Made to be shown elsewhere: the favicon, an article's social card.
+    from articles import cards
+    from articles.models import Article
+
+    assert client.get("/favicon.ico", secure=True)["Cross-Origin-Resource-Policy"] == "cross-origin"
+    card = cards.card_path(Article.objects.get())
+    assert client.get(card, secure=True)["Cross-Origin-Resource-Policy"] == "cross-origin"
+    # An image address that is not served is not an image.
+    missing = client.get(card.replace("card-", "card-0"), secure=True)
+    assert missing["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_violations_are_reported_through_report_to_and_report_uri(client, db):
+    response = client.get(reverse("articles:home"), secure=True)
+
+    directives = csp_directives(response)
+    assert directives["report-to"] == ["csp-endpoint"]
+    assert directives["report-uri"] == [reverse("csp-report")]
+    assert response["Reporting-Endpoints"] == f'csp-endpoint="{reverse("csp-report")}"'
+
+
+def test_cached_pages_carry_the_same_headers(client, article_factory, settings):
+    settings.PAGE_CACHE = True
+    article = article_factory()
+
+    first, second = (client.get(article.get_absolute_url(), secure=True) for _ in range(2))
+
+    for name in [
+        "Permissions-Policy",
+        "Cross-Origin-Resource-Policy",
+        "Reporting-Endpoints",
+        "Content-Security-Policy",
+    ]:
+        assert first[name] == second[name], name
