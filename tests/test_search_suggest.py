@@ -189,6 +189,23 @@ def test_a_suggestion_costs_at_most_three_queries_whatever_the_corpus(
         assert suggest(client, q="observ").status_code == 200
 
 
+def test_answers_are_cached_and_an_unpublished_title_goes_at_once(
+    client, settings, redis_cache, article_factory, django_assert_max_num_queries
+):
+    settings.PAGE_CACHE = True
+    article = article_factory(title="Yodelling at scale")
+    assert [s["title"] for s in suggest(client, q="yodel").json()["suggestions"]] == ["Yodelling at scale"]
+
+    with django_assert_max_num_queries(0):
+        again = suggest(client, q="yodel")
+    assert again.json()["suggestions"][0]["title"] == "Yodelling at scale"
+    assert "max-age=60" in again["Cache-Control"]
+
+    article.status = Article.Status.DRAFT
+    article.save()
+    assert suggest(client, q="yodel").json()["suggestions"] == []
+
+
 def test_the_seeds_titles_are_suggested(client, seeded):
     found = [s["title"] for s in suggest(client, q="jwt").json()["suggestions"]]
 
