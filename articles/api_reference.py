@@ -13,6 +13,7 @@ the reference cannot drift from the API; only its shape is turned into what
 the template lists. Descriptions are our own text, escaped, with `code` spans.
 """
 
+import functools
 import re
 
 from django.shortcuts import render
@@ -176,10 +177,15 @@ class Reference(DocsBase):
 
     template = "articles/api_reference.html"
 
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (one instance, living as long as the process)
+    def _reference(self, api, path_params: tuple) -> dict:
+        # The document changes only with the code: built once per process, as openapi.json's
+        # content is the same for every request.
+        kwargs = dict(path_params)
+        return context(api.get_openapi_schema(path_params=kwargs), self.get_openapi_url(api, kwargs))
+
     def render_page(self, request, api, **kwargs):
-        openapi_url = self.get_openapi_url(api, kwargs)
-        document = api.get_openapi_schema(path_params=kwargs)
-        page = context(document, openapi_url)
+        page = dict(self._reference(api, tuple(sorted(kwargs.items()))))
         page.update(
             noindex=True,
             description=f"Reference for the {page['title']}: every operation, parameter, response and schema, "
