@@ -3,10 +3,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from articles.admin_changelist import EstimatedCountPaginator
 from search import analytics
 from search.models import Promotion, QueryLog
 from search.promotions import normalise_query
@@ -53,11 +55,9 @@ class PromotionAdmin(admin.ModelAdmin):
     def article_title(self, obj):
         return obj.article.title
 
-    @admin.display(description="Shown", boolean=True)
+    @admin.display(description="Shown", boolean=True, ordering="shown")
     def is_public(self, obj):
-        from articles.models import Article
-
-        return Article.objects.published().filter(pk=obj.article_id).exists()
+        return obj.shown
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "article":
@@ -72,7 +72,11 @@ class PromotionAdmin(admin.ModelAdmin):
         return initial
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("article")
+        from articles.models import Article
+
+        # Whether readers see the pin: the article is public now (in the list's one query).
+        public = Article.objects.published().filter(pk=OuterRef("article_id"))
+        return super().get_queryset(request).select_related("article").annotate(shown=Exists(public))
 
 
 class ReportForm(forms.Form):
@@ -92,7 +96,9 @@ class QueryLogAdmin(admin.ModelAdmin):
     list_display = ["query", "results", "corrected", "relaxed", "clicks", "duration_ms", "page", "searched_at"]
     list_filter = ["corrected", "relaxed", "script"]
     search_fields = ["query"]
+    # At millions of rows: no full count, an estimate past a threshold, no facet counts.
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
     ordering = ["-searched_at", "-id"]

@@ -319,3 +319,25 @@ def test_authors_and_readers_cannot_manage_promotions(client, author_client, vpn
     response = client.get(reverse("admin:search_promotion_changelist"))
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
     assert not Promotion.objects.exists()
+
+
+def test_the_promotion_list_says_which_pins_readers_see_in_a_fixed_number_of_queries(
+    editor_client, db, django_assert_max_num_queries
+):
+    shown = [ArticleFactory(title=f"Shown {n}") for n in range(5)]
+    for n, article in enumerate(shown):
+        pin(f"query {n}", article)
+    hidden = ArticleFactory(title="Hidden later")
+    pin("hidden", hidden)
+    Article.objects.filter(pk=hidden.pk).update(published_at=timezone.now() + timedelta(days=3))
+    url = reverse("admin:search_promotion_changelist")
+    editor_client.get(url)
+    with django_assert_max_num_queries(8):
+        response = editor_client.get(url)
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode(), re.DOTALL)
+    hidden_row = next(row for row in rows if "Hidden later" in row)
+    assert 'alt="False"' in hidden_row
+    assert all('alt="True"' in row for row in rows if "Shown " in row)
+    pin("query 5", ArticleFactory(title="Shown 5"))
+    with django_assert_max_num_queries(8):
+        editor_client.get(url)
