@@ -178,7 +178,8 @@ def content_changed() -> None:
 def _release() -> tuple[str, int]:
     digest, newest = hashlib.sha256(), 0
     base = Path(settings.BASE_DIR)
-    for folder in ("kb", "articles", "templates", "static"):
+    # "search" too: the search page's code (and its analytics token's format) lives there since #13.
+    for folder in ("kb", "articles", "search", "templates", "static"):
         for path in sorted((base / folder).rglob("*")):
             if path.suffix in {".py", ".html", ".css", ".js", ".svg", ".json"} and path.is_file():
                 digest.update(str(path.relative_to(base)).encode())
