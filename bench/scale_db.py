@@ -4,12 +4,13 @@
 - Present with the expected corpus (BENCH_SCALE_ARTICLES public articles, 2,000 drafts, 200 scheduled,
   seed BENCH_SCALE_SEED): reused. New migrations are applied, and then `rebuild_search` recomputes
   every derived search structure, since a bulk-loaded table gets no per-row triggers' work afterwards.
-- A migration changed since it was applied here (the placeholders 0009-0012 are filled in later by the
-  work they hold a number for): applied again, the unchanged ones after it only recorded (--fake),
-  then everything rebuilt. If that fails, the run stops (drop the database to start afresh).
+- A migration changed since it was applied here (placeholders, in `articles` and in `search`, are filled
+  in later by the work they hold a number for): its app's migrations from it on are applied again, the
+  unchanged ones only recorded (--fake), then everything rebuilt. If that fails, the run stops (drop the
+  database to start afresh).
 - The corpus has the wrong size: dropped (unless someone is connected to it) and generated afresh.
 
-The hashes of the migrations applied are kept in the table `bench_scale_migrations`.
+The hashes of the migrations applied are kept in the table `bench_scale_migrations` (as app.name).
 """
 
 import hashlib
@@ -26,7 +27,8 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 ARTICLES = int(os.environ.get("BENCH_SCALE_ARTICLES", "100000"))
 SEED = os.environ.get("BENCH_SCALE_SEED", "1")
 DRAFTS, SCHEDULED = 2_000, 200
-MIGRATIONS = ROOT / "articles" / "migrations"
+# The apps whose placeholder migrations are filled in while the database is kept.
+APPS = ("articles", "search")
 
 
 def manage(*args: str) -> None:
@@ -43,7 +45,12 @@ def connect(dbname: str | None = None, *, autocommit: bool = True):
 
 
 def hashes() -> dict[str, str]:
-    return {path.stem: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(MIGRATIONS.glob("0*.py"))}
+    """`app.name` -> the migration file's hash, for every app in APPS."""
+    return {
+        f"{app}.{path.stem}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for app in APPS
+        for path in sorted((ROOT / app / "migrations").glob("0*.py"))
+    }
 
 
 def generated_total(conn) -> int:
@@ -51,7 +58,10 @@ def generated_total(conn) -> int:
 
 
 def applied(conn) -> list[str]:
-    rows = conn.execute("SELECT name FROM django_migrations WHERE app = 'articles' ORDER BY name").fetchall()
+    """`app.name` of every migration of APPS applied here, in order."""
+    rows = conn.execute(
+        "SELECT app || '.' || name FROM django_migrations WHERE app = ANY(%s) ORDER BY app, name", [list(APPS)]
+    ).fetchall()
     return [name for (name,) in rows]
 
 
@@ -68,7 +78,11 @@ def changed_migrations(conn) -> list[str]:
     exists = conn.execute("SELECT to_regclass('bench_scale_migrations')").fetchone()[0]
     if not exists:
         return []
-    recorded = dict(conn.execute("SELECT name, sha256 FROM bench_scale_migrations").fetchall())
+    # Hashes recorded before APPS had a second app were the articles' alone, by bare name.
+    recorded = {
+        name if "." in name else f"articles.{name}": sha
+        for name, sha in conn.execute("SELECT name, sha256 FROM bench_scale_migrations").fetchall()
+    }
     current = hashes()
     return sorted(name for name in applied(conn) if name in recorded and recorded[name] != current.get(name))
 
@@ -123,13 +137,29 @@ def main() -> int:
 
     try:
         if changed:
+            print(f"Migrations changed since {name} applied them: {', '.join(changed)}; applying them again.")
+        for app in APPS:
+            mine = [m.split(".", 1)[1] for m in before if m.startswith(f"{app}.")]
+            changed_here = [m.split(".", 1)[1] for m in changed if m.startswith(f"{app}.")]
+            if not changed_here:
+                continue
             # Back (recorded only) to before the first changed migration, then forward one at a
             # time: the changed ones run, the others, whose work is already here, are only recorded.
-            first = before.index(changed[0])
-            print(f"Migrations changed since {name} applied them: {', '.join(changed)}; applying them again.")
-            manage("migrate", "articles", before[first - 1] if first else "zero", "--fake", "-v0")
-            for migration in before[first:]:
-                manage("migrate", "articles", migration, "-v0", *([] if migration in changed else ["--fake"]))
+            first = mine.index(changed_here[0])
+            manage("migrate", app, mine[first - 1] if first else "zero", "--fake", "-v0")
+            for migration in mine[first:]:
+                manage("migrate", app, migration, "-v0", *([] if migration in changed_here else ["--fake"]))
+        if changed:
+            # Taking an app back also takes back other apps' migrations that depend on it: their work is
+            # still here, so they are recorded again (--fake), never run twice.
+            with connect() as conn:
+                now = set(applied(conn))
+            for migration in before:
+                if migration not in now:
+                    app, name = migration.split(".", 1)
+                    manage("migrate", app, name, "--fake", "-v0")
+                    with connect() as conn:
+                        now = set(applied(conn))
         manage("migrate", "--noinput", "-v0")
     except subprocess.CalledProcessError:
         # Not dropped: generating it again takes tens of minutes, and the code may just be broken right now.
