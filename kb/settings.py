@@ -50,6 +50,9 @@ MIDDLEWARE = [
     "kb.health.HealthCheckMiddleware",
     # Next, so its JSON line sees the final status of everything below it.
     "kb.middleware.RequestLogMiddleware",
+    # A client this process just refused (429) is refused again here, before any Redis round trip, sessions
+    # or routing, through the security-header middleware alone (kb/throttle.py).
+    "kb.throttle.BlockedClientMiddleware",
     # Cached pages as this process last sent them, with the headers added below (articles/caching.py).
     "articles.caching.SentPageMiddleware",
     # Security headers above everything that can answer: static files and cached pages get them too.

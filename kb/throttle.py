@@ -21,6 +21,20 @@ PostgreSQL where a cached page costs a tenth of one. Two limits apply:
 
 Pages the cache can serve are never counted: the limits apply only to
 requests that reach the view.
+
+**Refusing cheaply.** A flood does not stop at its first 429: a client that
+ignores `Retry-After` keeps every worker busy with refusals, and a cached
+page waits behind them for a worker (sync workers take connections in turn).
+So each process remembers, for the rest of its wait, a client it refused
+(`_blocked`), and `BlockedClientMiddleware`, just below the request log (so
+each refusal is still logged), refuses that client's expensive requests again
+with no Redis round trip (not even the page cache's), no session, no routing
+and no template (the page is rendered once per Retry-After value). The
+refusal passes through the security-header middleware alone
+(HEADER_MIDDLEWARE), so it carries the same headers. A client is remembered by each process that refused it, only while
+its wait lasts; a signed-in user's request (a session cookie) is never
+refused there. Unlike the first refusal, these are refused even when the page
+cache holds the page asked for.
 """
 
 import fcntl
@@ -31,6 +45,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -141,9 +156,99 @@ def _limits():
 
 
 def reset_limits() -> None:
-    """Forget the limits built from settings (tests change them)."""
-    global _process_slots, _host_slots
-    _process_slots = _host_slots = None
+    """Forget the limits built from settings (tests change them), and which clients are refused."""
+    global _process_slots, _host_slots, _expensive_paths
+    _process_slots = _host_slots = _expensive_paths = None
+    with _blocked_lock:
+        _blocked.clear()
+    _pages.clear()
+
+
+# ---------------------------------------------------------------- refused again, cheaply
+
+# Client address -> time.monotonic() until which this process refuses its expensive requests.
+_blocked: dict[str, float] = {}
+_blocked_lock = threading.Lock()
+_BLOCKED_MAX = 10_000  # clients remembered at once; past it the expired ones are swept, then the oldest
+_expensive_paths: dict[str, str] | None = None
+
+
+def remember_refused(client: str, seconds: float) -> None:
+    until = time.monotonic() + seconds
+    with _blocked_lock:
+        if len(_blocked) >= _BLOCKED_MAX:
+            now = time.monotonic()
+            for key in [key for key, ends in _blocked.items() if ends <= now] or list(_blocked)[: _BLOCKED_MAX // 10]:
+                del _blocked[key]
+        _blocked[client] = until
+
+
+def refused_for(client: str) -> float:
+    """Seconds this process still refuses `client`'s expensive requests (0: not refused)."""
+    until = _blocked.get(client)
+    if until is None:
+        return 0.0
+    left = until - time.monotonic()
+    if left <= 0:
+        with _blocked_lock:
+            if _blocked.get(client) == until:
+                del _blocked[client]
+        return 0.0
+    return left
+
+
+def expensive_parameter(path: str) -> str | None:
+    """The parameter that makes a request for `path` expensive, if its view is one of EXPENSIVE_VIEWS."""
+    global _expensive_paths
+    if _expensive_paths is None:
+        from django.urls import NoReverseMatch, reverse
+
+        paths = {}
+        for view_name, parameter in settings.EXPENSIVE_VIEWS.items():
+            try:
+                paths[reverse(view_name)] = parameter
+            except NoReverseMatch:
+                continue
+        _expensive_paths = paths
+    return _expensive_paths.get(path)
+
+
+# The middleware that add the security headers (kb/settings.py): a refusal from memory passes through these
+# alone, in the order MIDDLEWARE lists them (tests/test_throttle_refusals.py compares it with a full-path 429).
+HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "kb.headers.SecurityHeadersMiddleware",
+    "kb.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
+
+
+def _with_headers(answer):
+    from django.core.handlers.exception import convert_exception_to_response
+    from django.utils.module_loading import import_string
+
+    handler = convert_exception_to_response(answer)
+    for path in reversed([name for name in settings.MIDDLEWARE if name in HEADER_MIDDLEWARE]):
+        handler = convert_exception_to_response(import_string(path)(handler))
+    return handler
+
+
+class BlockedClientMiddleware:
+    """Refuses a remembered client's expensive requests before anything else runs (see the module's docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.refuse = _with_headers(lambda request: too_many(request, request._kb_refused_for))
+
+    def __call__(self, request):
+        if _blocked and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            parameter = expensive_parameter(request.path_info)
+            if parameter is not None and request.GET.get(parameter, "").strip():
+                seconds = refused_for(client_address(request))
+                if seconds > 0:
+                    request._kb_refused_for = seconds
+                    return self.refuse(request)
+        return self.get_response(request)
 
 
 class Held:
@@ -181,12 +286,21 @@ def _problem(status: int, detail: str) -> HttpResponse:
     return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
 
 
+# Rendered 429 pages by Retry-After: a flood is answered without rendering a template each time.
+_pages: dict[int, str] = {}
+
+
 def too_many(request, seconds: float) -> HttpResponse:
     retry = max(1, math.ceil(seconds))
     if _is_api(request):
         response = _problem(429, f"Too many searches from your address. Try again in {retry} seconds.")
     else:
-        response = HttpResponse(loader.render_to_string("429.html", {"retry_after": retry}), status=429)
+        page = _pages.get(retry)
+        if page is None:
+            page = loader.render_to_string("429.html", {"retry_after": retry})
+            if len(_pages) < 128:
+                _pages[retry] = page
+        response = HttpResponse(page, status=429)
     response["Retry-After"] = str(retry)
     response["Cache-Control"] = "no-store"
     return response
@@ -226,8 +340,10 @@ class ExpensiveRequestMiddleware:
             return None
         user = getattr(request, "user", None)
         if not (user is not None and user.is_authenticated):
-            seconds = wait_seconds(client_address(request))
+            client = client_address(request)
+            seconds = wait_seconds(client)
             if seconds > 0:
+                remember_refused(client, seconds)
                 logger.info(
                     "Rate limited: %s",
                     match.view_name,
