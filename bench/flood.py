@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("FLOOD_PORT", "8056"))
+# A control: FLOOD_CONTROL=/livez floods the cheapest request there is instead of searches, to show what
+# eight clients in a tight loop cost the machine whatever they ask for.
+CONTROL = os.environ.get("FLOOD_CONTROL", "")
 WORDS = "retry queue cache index deploy schema latency circuit breaker token budget shard replica lock".split()
 
 
@@ -91,7 +94,7 @@ def flood(client, stop, answers):
     while not stop.is_set():
         words = "+".join(random.sample(WORDS, 2)) + f"+{uuid.uuid4().hex[:6]}"
         try:
-            statuses[get(f"/search/?q={words}", {"X-Forwarded-For": address})] += 1
+            statuses[get(CONTROL or f"/search/?q={words}", {"X-Forwarded-For": address})] += 1
         except OSError:
             statuses["error"] += 1
     answers.put(statuses)
