@@ -85,8 +85,8 @@ def test_it_writes_in_batches_not_row_by_row(article_factory, django_assert_max_
         article_factory(body=f"## Part {index}\n\ntext", tags=["api"])
     monkeypatch.setattr(migration, "BATCH", 3)
     # Row by row was four statements an article (28 here). In batches of 3:
-    # per batch one bulk UPDATE, one tag query and one executemany, besides
-    # the content type, the server-side cursor's pages and the savepoints.
+    # per batch one tag query and one executemany of UPDATEs, besides the
+    # content type and the iterator's query.
     with django_assert_max_num_queries(14):
         run_migration()
     for article in Article.objects.all():
