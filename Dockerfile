@@ -13,6 +13,10 @@ ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=kb.settings \
     GUNICORN_BIND=0.0.0.0:8000
+# Pillow lays out right-to-left titles on social cards (articles/cards.py) with libraqm, which
+# needs FriBiDi from the system; without it Arabic and Hebrew are drawn unshaped.
+RUN apt-get update && apt-get install -y --no-install-recommends libfribidi0 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system kb && useradd --system --gid kb --home /app --shell /usr/sbin/nologin kb
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
