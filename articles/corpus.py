@@ -13,11 +13,20 @@ articles (dates are relative to the day it runs):
   article; `api` is on roughly 4 articles in 10), a handful of authors,
   published over 5 years; drafts and scheduled articles besides.
 - Derived fields exactly as the app computes them: `Article.render()` for
-  the HTML, table of contents, text, word count and reading time (in worker
-  processes), `articles.search_bulk` for the search document (the same
-  `search.document_parts()`, one set-based UPDATE per batch), then every step
-  of `search.rebuild_all()` other than the documents already written.
+  the HTML, table of contents, text, word count and reading time, and
+  `search.document_parts()` for the search document's parts (in worker
+  processes); the document itself by `search_bulk`'s expression (index_article's
+  own) in the INSERT, then every step of `search.rebuild_all()` other than the
+  documents already written (the lexicon, the listing counts).
 - One revision per article (version 1), as a save would store.
+
+Fast on PostgreSQL (`_copy_batch`): each batch of 1,000 is a few statements,
+COPY into a staging table and one INSERT ... SELECT computing the vectors, COPY
+for taggings and revisions, with ids drawn from the sequence first. The
+listing-count and lexicon triggers are off for the loading session only
+(`session_replication_role`, superuser) and their tables rebuilt once at the
+end, set-based: the same numbers the triggers keep (tests/test_generate_corpus.py
+takes the articles out again through the triggers and finds the seed's numbers).
 
 Generated articles carry `seed_checksum = MARKER`, so they can be counted and
 told apart from real ones.
