@@ -237,7 +237,12 @@ def matches(base, q: str, also=()):
 RANK_RARE = 200
 
 
-def ranked(base, q: str, also=(), *, any_word: bool = False):
+def ranked(base, q: str, also=(), *, any_word: bool = False, newest_ids=None):
+    return ranked_candidates(base, q, also, any_word=any_word, newest_ids=newest_ids)[0]
+
+
+def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_ids=None):
+    """(`ranked()`'s queryset, the candidate ids it ranks, or None on SQLite)."""
     """The best matches of `q` first, ranked by BM25 among a bounded set of candidates; annotated with `rank`.
 
     Candidates are the RANK_NEWEST newest matches, the RANK_TITLE newest
@@ -258,9 +263,11 @@ def ranked(base, q: str, also=(), *, any_word: bool = False):
             Article.objects.filter(pk__in=newest)
             .annotate(rank=_rank(found_text, found_also))
             .order_by("-rank", "-published_at", "-id")
-        )
+        ), None
     # The newest articles with every word: they are boosted, so they belong among the candidates.
     newest = match(base, q, also).order_by("-published_at", "-id").values_list("pk", flat=True)[:RANK_NEWEST]
+    if newest_ids is not None:  # already read by run(), while counting
+        newest = base.model.objects.filter(pk__in=newest_ids[:RANK_NEWEST]).values_list("pk", flat=True)
     terms = terms_of(q, also)
     # Title matches, tested on the title alone (the planner walks the date
     # index for a common title word, uses the title's GIN index for a rare
@@ -292,7 +299,7 @@ def ranked(base, q: str, also=(), *, any_word: bool = False):
         .filter(pk__in=candidates)
         .annotate(rank=_rank(q, also, terms))
         .order_by("-rank", "-published_at", "-id")
-    )
+    ), candidates
 
 
 def count(queryset) -> tuple[int, bool]:
@@ -301,10 +308,28 @@ def count(queryset) -> tuple[int, bool]:
     When the planner expects more than TRUST_ESTIMATE_ABOVE, its estimate is
     the answer and nothing is counted.
     """
+    if queryset.query.is_empty():
+        return 0, True
     if connection.vendor == "postgresql" and (planned := _planned_rows(queryset)) > TRUST_ESTIMATE_ABOVE:
         return _round(planned), False
     n = queryset.order_by().values("pk")[: COUNT_EXACT_UP_TO + 1].count()
     return n, n <= COUNT_EXACT_UP_TO
+
+
+def count_newest(queryset) -> tuple[int, bool, list | None]:
+    """count(), and the ids it read: the newest COUNT_EXACT_UP_TO + 1, in one walk.
+
+    Counting, ranking's newest candidates and the facets' sample were three
+    reads of the same matches (each checking the match on every article's
+    document); this is one. None when the planner's estimate is trusted and
+    nothing is read.
+    """
+    if queryset.query.is_empty():  # a filter that can match nothing (an unknown category or tag)
+        return 0, True, []
+    if connection.vendor == "postgresql" and (planned := _planned_rows(queryset)) > TRUST_ESTIMATE_ABOVE:
+        return _round(planned), False, None
+    ids = list(queryset.order_by("-published_at", "-id").values_list("pk", flat=True)[: COUNT_EXACT_UP_TO + 1])
+    return len(ids), len(ids) <= COUNT_EXACT_UP_TO, ids
 
 
 def _planned_rows(queryset) -> int:
@@ -396,8 +421,14 @@ def facets(outcome) -> dict:
     from articles.models import Article
 
     # In no particular order: the cheapest FACET_SAMPLE matches to find (all of them when there are no more).
-    with planned_for_memory():
-        rows = list(outcome.matched.order_by().values_list("pk", "category__slug", "category__name")[:FACET_SAMPLE])
+    read = outcome.sample if outcome.sample is not None else outcome.newest
+    if read is not None:
+        # The matches read while counting: every match when the count is exact, else the newest.
+        sample_rows = Article.objects.filter(pk__in=read[:FACET_SAMPLE])
+        rows = list(sample_rows.values_list("pk", "category__slug", "category__name"))
+    else:
+        with planned_for_memory():
+            rows = list(outcome.matched.order_by().values_list("pk", "category__slug", "category__name")[:FACET_SAMPLE])
     sample = [pk for pk, _, _ in rows]
     scale = outcome.estimated_total() / len(sample) if sample and not outcome.exact else 1.0
 
@@ -447,6 +478,8 @@ class Outcome:
     also: list = field(default_factory=list)  # synonym alternatives searched too ("Also searched for …")
     any_word: bool = False  # the results have any of the words (a question, or nothing had them all)
     limit: int | None = None  # how many results there are to page through, when fewer than the (estimated) total
+    newest: list | None = None  # ids of the newest COUNT_EXACT_UP_TO + 1 matches of every word, read while counting
+    sample: list | None = None  # ids of matches read while counting, for facets (None: facets sample their own)
 
     @property
     def corrected(self) -> bool:
@@ -507,12 +540,16 @@ def planned_for_memory():
     rather than walking the category's date index until it has enough (5 ms).
     The data of a search is in memory; 1.1 says so, for these queries only.
     """
-    if connection.vendor != "postgresql":
-        yield
+    if connection.vendor != "postgresql" or getattr(connection, "_kb_planned_for_memory", False):
+        yield  # SQLite, or already inside (run() around ranked() and the rest)
         return
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL random_page_cost = 1.1")
-        yield
+        connection._kb_planned_for_memory = True
+        try:
+            yield
+        finally:
+            connection._kb_planned_for_memory = False
 
 
 def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
@@ -542,25 +579,26 @@ def _run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outc
         outcome.limit = len(phrase_ids)
     else:
         outcome = Outcome(results=None, total=0, query=q, matched=match(base, q, also), also=also)
-        outcome.total, outcome.exact = count(outcome.matched)
+        outcome.total, outcome.exact, outcome.newest = count_newest(outcome.matched)
     outcome.original_total = outcome.total
     if outcome.total < FEW_RESULTS and correct:
         outcome.correction = suggest(q, base)
         if outcome.correction and outcome.correction.confident:
             corrected_also = synonyms.expand(outcome.correction.text)
             corrected = match(base, outcome.correction.text, corrected_also)
-            total, exact = count(corrected)
+            total, exact, newest = count_newest(corrected)
             if total > outcome.total:
-                outcome.matched, outcome.total, outcome.exact = corrected, total, exact
+                outcome.matched, outcome.total, outcome.exact, outcome.newest = corrected, total, exact, newest
                 outcome.query, outcome.also, outcome.limit = outcome.correction.text, corrected_also, None
     loose = any_word_query(outcome.query)
     question = loose and len(loose.split(" or ")) >= QUESTION_WORDS
     if loose and (outcome.total == 0 or question):
         relaxed = match(base, loose, [any_word_query(text) or text for text in outcome.also])
-        total, exact = count(relaxed)
+        total, exact, newest = count_newest(relaxed)
         if total > outcome.total or (total == outcome.total and not exact):
             outcome.relaxed = outcome.total == 0
             outcome.matched, outcome.total, outcome.exact = relaxed, total, exact
+            outcome.sample, outcome.newest = newest, None
             outcome.any_word = True
     if sort == "newest":
         outcome.results = outcome.matched.order_by("-published_at", "-id")
@@ -572,7 +610,12 @@ def _run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outc
             Article.objects.filter(pk__in=phrase_ids).annotate(rank=_rank(q)).order_by("-rank", "-published_at", "-id")
         )
     else:
-        outcome.results = ranked(base, outcome.query, outcome.also, any_word=outcome.any_word)
+        outcome.results, candidates = ranked_candidates(
+            base, outcome.query, outcome.also, any_word=outcome.any_word, newest_ids=outcome.newest
+        )
+        if outcome.sample is None and outcome.newest is None and candidates is not None:
+            # Nothing was read while counting (the planner's estimate was trusted): the facets count the candidates.
+            outcome.sample = candidates
     return outcome
 
 
@@ -715,13 +758,17 @@ def suggest(q: str, base) -> Correction | None:
     return Correction(text=text, confident=confident)
 
 
+# Corrections are compared by how many articles they find up to this many: past it, any is plenty.
+HITS_UP_TO = 100
+
+
 def hits(base, texts: list[str]) -> list[int]:
-    """How many articles of `base` each text finds (up to COUNT_EXACT_UP_TO), in one query on PostgreSQL."""
+    """How many articles of `base` each text finds (up to HITS_UP_TO), in one query on PostgreSQL."""
     if connection.vendor != "postgresql":
         return [count(match(base, text))[0] for text in texts]
     parts, params = [], []
     for i, text in enumerate(texts):
-        sql, text_params = match(base, text).order_by().values("pk")[:COUNT_EXACT_UP_TO].query.sql_with_params()
+        sql, text_params = match(base, text).order_by().values("pk")[:HITS_UP_TO].query.sql_with_params()
         parts.append(f"SELECT {i}, (SELECT count(*) FROM ({sql}) found)")  # noqa: S608 (Django's compiled SQL)
         params.extend(text_params)
     with connection.cursor() as cursor:
