@@ -355,10 +355,19 @@ class SearchInfo(Schema):
     )
 
 
+class PromotedItem(ArticleItem):
+    description: str = Field(description="Why an editor pinned the article to the query; empty if they gave none.")
+
+
 class ArticlePage(Schema):
     items: list[ArticleItem]
     next: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     search: SearchInfo | None = Field(None, description="How `q` was understood; null without `q`.")
+    promoted: list[PromotedItem] = Field(
+        default_factory=list,
+        description="Editors' picks for `q`, in their order: on the first page only (no `cursor`), and never "
+        "repeated in `items` on any page. Empty without `q`.",
+    )
 
 
 class CategoryItem(Schema):
@@ -483,7 +492,11 @@ def _key(order: str, article) -> list:
 
 
 def find_articles(params: ArticleListParams):
-    """(ordered queryset of public articles, order name, search outcome or None) for the list's filters."""
+    """(ordered queryset of public articles, order name, search outcome or None, editors' picks) for the filters.
+
+    The picks are public articles of the filtered set pinned to `q` (#13), as (article, description), on the
+    first page; the results never include them.
+    """
     base = Article.objects.published()
     if params.category:
         if not Category.objects.filter(slug=params.category).exists():
@@ -511,8 +524,13 @@ def find_articles(params: ArticleListParams):
         # The search page's matching, ranking, typo correction and relaxation.
         outcome = search_hook.run(base, params.q, sort=params.sort, correct=not params.verbatim)
         order = "relevance" if params.sort == "relevance" else "newest"
-        return outcome.results.order_by(*ORDERS[order]), order, outcome
-    return base.order_by(*ORDERS["newest"]), "newest", None
+        pinned, results = search_hook.promote(
+            params.q, base, outcome.results, outcome.matched, first_page=not params.cursor
+        )
+        found = base.for_listing().in_bulk([pk for pk, _ in pinned]) if pinned else {}
+        picks = [(found[pk], description) for pk, description in pinned if pk in found]
+        return results.order_by(*ORDERS[order]), order, outcome, picks
+    return base.order_by(*ORDERS["newest"]), "newest", None, []
 
 
 def search_info(outcome) -> dict | None:
@@ -554,7 +572,7 @@ def index(request):
 )
 def list_articles(request, params: Query[ArticleListParams]):
     check_query(request, ARTICLE_LIST_PARAMS, repeatable=frozenset({"tag"}))
-    results, order, outcome = find_articles(params)
+    results, order, outcome, picks = find_articles(params)
     fingerprint = _fingerprint(params, order)
     if params.cursor:
         results = results.filter(_after(order, decode_cursor(params.cursor, order, fingerprint)))
@@ -565,6 +583,7 @@ def list_articles(request, params: Query[ArticleListParams]):
         "items": [article_item(request, article) for article in page],
         "next": encode_cursor(order, _key(order, page[-1]), fingerprint) if more else None,
         "search": search_info(outcome),
+        "promoted": [{**article_item(request, article), "description": description} for article, description in picks],
     }
 
 

@@ -10,6 +10,7 @@ empty answer.
 from django.core.exceptions import ImproperlyConfigured
 
 _engine = None
+_promoter = None
 
 
 def register(engine) -> None:
@@ -22,3 +23,19 @@ def run(base, q: str, **options):
     if _engine is None:
         raise ImproperlyConfigured("No search engine registered: is 'search' in INSTALLED_APPS?")
     return _engine(base, q, **options)
+
+
+def register_promotions(promoter) -> None:
+    """`promoter(q, base, results, matched, *, first_page)` returns ([(article id, description)], results).
+
+    The editors' picks for `q` (search/promotions.py, #13), and the results without them.
+    """
+    global _promoter  # noqa: PLW0603 (one registration at start-up)
+    _promoter = promoter
+
+
+def promote(q: str, base, results, matched, *, first_page: bool):
+    """([(article id, description)] pinned to `q`, `results` without them); nothing pinned without a promoter."""
+    if _promoter is None or not q:
+        return [], results
+    return _promoter(q, base, results, matched, first_page=first_page)

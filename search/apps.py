@@ -24,3 +24,5 @@ class SearchConfig(AppConfig):
         from search import analytics, promotions  # noqa: F401 (connects the receivers)
 
         freshness.provide_zero_result_searches(analytics.zero_result_searches)
+        # The JSON API's editors' picks, through the same door as its searches.
+        search_hook.register_promotions(promotions.promote_for_api)

@@ -115,6 +115,12 @@ def promote(q: str, base, results, matched, *, first_page: bool) -> Promoted:
     )
 
 
+def promote_for_api(q: str, base, results, matched, *, first_page: bool):
+    """What articles/search_hook.py asks for the JSON API: ([(article id, description)], results without them)."""
+    promoted = promote(q, base, results, matched, first_page=first_page)
+    return [(pick.article.pk, pick.description) for pick in promoted.picks], promoted.results
+
+
 def invalidate() -> None:
     """Forget the cached pins and the cached pages that show them, now and when the transaction commits."""
     from articles import caching

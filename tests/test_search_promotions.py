@@ -341,3 +341,43 @@ def test_the_promotion_list_says_which_pins_readers_see_in_a_fixed_number_of_que
     pin("query 5", ArticleFactory(title="Shown 5"))
     with django_assert_max_num_queries(8):
         editor_client.get(url)
+
+
+# ---------------------------------------------------------------- the JSON API
+
+
+def api_search(client, **params):
+    response = client.get(reverse("api-v1:list_articles"), params)
+    assert response.status_code == 200, response.content[:500]
+    return response.json()
+
+
+def test_the_api_lists_the_editors_picks_first_page_only_and_not_again_in_the_items(client, db):
+    for n in range(5):
+        ArticleFactory(title=f"Kafka topic {n}", slug=f"kafka-{n}", body="kafka partitions")
+    pinned = Article.objects.get(slug="kafka-3")
+    unrelated = ArticleFactory(title="Event streaming primer", slug="streaming")
+    pin("Kafka", unrelated, description="Start here.", sort_order=1)
+    pin("kafka", pinned, sort_order=2)
+    first = api_search(client, q="KAFKA", limit=2)
+    assert [(item["slug"], item["description"]) for item in first["promoted"]] == [
+        ("streaming", "Start here."),
+        ("kafka-3", ""),
+    ]
+    assert first["promoted"][0]["category"]["slug"] == unrelated.category.slug
+    slugs = [item["slug"] for item in first["items"]]
+    cursor = first["next"]
+    while cursor:
+        page = api_search(client, q="KAFKA", limit=2, cursor=cursor)
+        assert page["promoted"] == []
+        slugs += [item["slug"] for item in page["items"]]
+        cursor = page["next"]
+    assert sorted(slugs) == ["kafka-0", "kafka-1", "kafka-2", "kafka-4"]
+
+
+def test_the_api_never_lists_an_unpublished_pick(client, vpn_article):
+    pin("vpn", vpn_article)
+    assert [item["slug"] for item in api_search(client, q="vpn")["promoted"]] == ["office-vpn"]
+    Article.objects.filter(pk=vpn_article.pk).update(status=Article.Status.DRAFT, published_at=None)
+    assert api_search(client, q="vpn")["promoted"] == []
+    assert api_search(client)["promoted"] == []
