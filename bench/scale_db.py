@@ -114,6 +114,18 @@ def generate(name: str) -> None:
         record(conn)
 
 
+def vacuum() -> None:
+    """VACUUM (ANALYZE) the big tables: quick when nothing changed, and needed when something did.
+
+    A migration that rewrites the articles table (a stored generated column) or a rebuild leaves its
+    visibility map empty, and autovacuum does not count a rewrite as inserts: every "index-only" scan
+    of the listings' keys then reads the table (category page 50: 112 ms instead of 40).
+    """
+    with connect() as conn:
+        for table in ("articles_article", "taggit_taggeditem", "articles_articlerevision", "articles_listingcount"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+
+
 def main() -> int:
     name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
     with connect("postgres") as admin:
@@ -172,6 +184,7 @@ def main() -> int:
     if changed or after != before:
         print(f"{name}: migrations applied, so every derived search structure is rebuilt.")
         manage("rebuild_search")
+    vacuum()
     print(f"Reusing {name}: {total:,} generated articles.")
     return 0
 
