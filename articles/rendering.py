@@ -178,16 +178,26 @@ def _cmark_html(source: str, *, footnotes: bool = True) -> str:
             _lib.cmark_arena_reset()
 
 
-def _check_elements(html: str) -> None:
+# The last few bodies refused for their size, and why: the admin asks again
+# for the same text (to word its form error), and the answer cannot change.
+_refused: dict[str, tuple[int, str]] = {}
+_REFUSED_KEPT = 8
+
+
+def _check_elements(source: str, html: str) -> None:
     # cmark-gfm escapes every `<` of text, so each `<` it writes opens a tag,
     # closes one (`</`) or starts a comment or declaration (`<!`, `<?`).
     elements = html.count("<") - html.count("</") - html.count("<!") - html.count("<?")
     if elements > MAX_ELEMENTS:
-        raise RenderError(
+        message = (
             f"This text would make a page of {elements:,} HTML elements (links, emphasis, list items, code "
             f"blocks, tags); a page can have at most {MAX_ELEMENTS:,}. Nothing was saved and your text is kept: "
             "split it into several articles, or use less markup."
         )
+        while len(_refused) >= _REFUSED_KEPT:
+            _refused.pop(next(iter(_refused)), None)
+        _refused[source] = (MAX_ELEMENTS, message)
+        raise RenderError(message)
 
 
 # ---------------------------------------------------------------- 1. chains
@@ -784,12 +794,15 @@ def reading_time_for(words: int) -> int:
 
 
 def render_markdown(source: str) -> Rendered:
+    limit, refused = _refused.get(source, (None, None))
+    if limit == MAX_ELEMENTS:
+        raise RenderError(refused)
     try:
         # Without `[^` there is no footnote to find, and cmark-gfm's footnote
         # option costs time on every bracket (45 -> 12 ms on "[a" * 100,000).
         footnotes = "[^" in source and source.count("[^") <= FOOTNOTE_REFERENCES
         html = _cmark_html(_limit_tables(_limit_chains(source)), footnotes=footnotes)
-        _check_elements(html)
+        _check_elements(source, html)
         if source.count("<") > RAW_TAG_BUDGET and _may_nest_deeply(html):
             html = _normalise(html)
         html = _highlight_code(html)

@@ -119,3 +119,21 @@ def test_a_refused_body_costs_no_sanitising(monkeypatch):
 def test_comments_and_end_tags_do_not_count_as_elements(monkeypatch):
     monkeypatch.setattr(rendering, "MAX_ELEMENTS", 100)
     assert "<b>x</b>" in html_of("<!-- a -->" * 500 + "</i>" * 500 + "\n\n<b>x</b>")
+
+
+def test_a_body_refused_once_is_refused_again_without_parsing(monkeypatch):
+    body = fill("[a](b) ", 200 * 1024)
+    with pytest.raises(rendering.RenderError) as first:
+        render_markdown(body)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(rendering, "_cmark_html", fail)
+    with pytest.raises(rendering.RenderError) as second:
+        render_markdown(body)
+    assert str(second.value) == str(first.value)
+    # With another limit the answer may differ, so it is worked out again.
+    monkeypatch.setattr(rendering, "MAX_ELEMENTS", 10**9)
+    with pytest.raises(AssertionError, match="parsed again"):
+        render_markdown(body)
