@@ -693,9 +693,16 @@ def _split_run(match: re.Match) -> str:
     run = match.group(0)
     if _slow_references(run) <= REFERENCES_PER_RUN:
         return run
-    parts = run.split("&")
-    step = REFERENCES_PER_RUN
-    return "<!---->&".join("&".join(parts[i : i + step]) for i in range(0, len(parts), step))
+    # A comment after every REFERENCES_PER_RUN `&` (before the next one, so
+    # no reference is cut): one match per comment, not a string per `&`.
+    return _REFERENCE_GROUP.sub(_comment_after, run)
+
+
+_REFERENCE_GROUP = re.compile(rf"[^&]*+(?:&[^&]*+){{{REFERENCES_PER_RUN}}}(?=&)")
+
+
+def _comment_after(match: re.Match) -> str:
+    return match.group() + "<!---->"
 
 
 def _split_long_runs(html: str) -> str:
