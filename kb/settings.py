@@ -241,7 +241,7 @@ AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
 
 # Expensive requests (kb/throttle.py): a view name and the parameter that makes it expensive when given.
-EXPENSIVE_VIEWS = {"articles:search": "q", "api-v1:list_articles": "q"}
+EXPENSIVE_VIEWS = {"search:search": "q", "api-v1:list_articles": "q"}
 # Per client address (as django-axes finds it, above), in Redis: on average this many a minute, in bursts of
 # up to EXPENSIVE_RATE_BURST. 0 turns it off; without REDIS_URL there is none.
 EXPENSIVE_RATE_PER_MINUTE = env_int("EXPENSIVE_RATE_PER_MINUTE", 30)
