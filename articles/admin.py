@@ -24,7 +24,7 @@ from articles.admin_changelist import (
 from articles.admin_moderation import ModerationAdminMixin
 from articles.diffs import diff_revisions, diff_texts
 from articles.models import Article, ArticleRevision, Category, Feedback, Image, PreviewLink, validate_body_size
-from articles.rendering import render_markdown
+from articles.rendering import RenderError, render_markdown
 from articles.uploads import UploadedImageField, upload_help_text
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,11 @@ def render_error(body: str) -> str | None:
     """None when the body renders; otherwise a message for its author."""
     try:
         render_markdown(body)
+    except RenderError as error:
+        # The renderer words its refusals for the author (too many elements, too deep).
+        logger.warning("A body of %d characters was refused: %s", len(body), error)
+        message = str(error)
+        return message if "kept" in message else f"{message} Nothing was saved and your text is kept below."
     except Exception:
         logger.exception("A body of %d characters could not be rendered", len(body))
         return (

@@ -61,3 +61,18 @@ def test_a_list_nested_250_deep_saves_or_is_refused_but_never_fails(editor_clien
         assert response.context["adminform"].form.errors["body"]
     preview = editor_client.post(reverse("admin:articles_article_preview"), {"body": NESTED_LIST})
     assert preview.status_code in (200, 400)
+
+
+def test_a_body_refused_for_its_size_says_why_in_the_form_and_the_preview(editor_client, article_factory):
+    article = article_factory(draft=True, body="Saved words.")
+    typed = "[a](b)" * 26_000  # 26,000 links in 156 KB: over the renderer's element limit
+    response = editor_client.post(change_url(article), form_data(article, body=typed))
+    assert response.status_code == 200
+    error = response.context["adminform"].form.errors["body"][0]
+    assert "HTML elements" in error and "at most 25,000" in error
+    article.refresh_from_db()
+    assert article.body == "Saved words."
+
+    preview = editor_client.post(reverse("admin:articles_article_preview"), {"body": typed})
+    assert preview.status_code == 400
+    assert "at most 25,000" in preview.json()["error"]
