@@ -147,8 +147,11 @@ def _limits():
     if _process_slots is None:
         with _setup_lock:
             if _process_slots is None:
+                # One directory per gunicorn master (the workers' parent). pytest-xdist's workers share a
+                # parent too, but each is a server of its own: one test's search must not make another's busy.
+                server = f"{os.getppid()}{os.environ.get('PYTEST_XDIST_WORKER', '')}"
                 directory = settings.EXPENSIVE_SLOTS_DIR or os.path.join(
-                    tempfile.gettempdir(), f"kb-expensive-{os.getppid()}"
+                    tempfile.gettempdir(), f"kb-expensive-{server}"
                 )
                 _host_slots = Slots(Path(directory), settings.EXPENSIVE_CONCURRENCY_PER_HOST)
                 _process_slots = threading.BoundedSemaphore(settings.EXPENSIVE_CONCURRENCY_PER_PROCESS)
