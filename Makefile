@@ -32,8 +32,11 @@ run: venv
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on PostgreSQL: DATABASE_URL when set, else postgres@127.0.0.1:5432.
+# One worker per core (pytest-xdist), each with its own test database; a file's tests stay
+# together on one worker, as some share a server or a relay port.
+PYTEST_WORKERS ?= auto
 test: venv vnu
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Production settings under gunicorn on 127.0.0.1, loaded by wrk from a second process
 # (PostgreSQL and Redis on this machine; wrk installed from Debian when missing).
