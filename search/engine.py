@@ -97,7 +97,7 @@ def match(base, q: str, also=()):
 #   (title 3, tags and summary 2, body 1): ts_rank_cd() with one lexeme and
 #   these weights sums exactly that, by binary search in the vector;
 # - the document's length is the same weighted count over all its words, the
-#   generated column `search_length` (articles/migrations/0017);
+#   generated column `search_length` (articles/migrations/0015_search_length.py);
 # - a term's document frequency is SearchLexeme.ndoc, kept by triggers at
 #   save (articles/lexicon.py); the number of documents and their average
 #   length are read once per change of public content (cached).

@@ -1,9 +1,9 @@
-# A placeholder that keeps one migration chain while several changes are made at once;
-# the change that needs it fills in its operations.
+# The search app starts with no tables of its own; it reads articles' search document
+# (articles/migrations/0015_search_length.py is the last thing its engine needs there).
 from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [('articles', '0017_search_placeholder')]
+    dependencies = [("articles", "0015_search_length")]
 
     operations = []

@@ -39,6 +39,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("articles", "0016_social_placeholder")]
+    dependencies = [("articles", "0014_revision_reviewed_db_default")]
 
     operations = [migrations.RunPython(forwards, backwards)]

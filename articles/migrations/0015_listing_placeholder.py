@@ -1,9 +1,0 @@
-# A placeholder that keeps one migration chain while several changes are made at once;
-# the change that needs it fills in its operations.
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [('articles', '0014_revision_reviewed_db_default')]
-
-    operations = []
