@@ -49,6 +49,11 @@ def member_of(group_name, username):
         group.permissions.set(
             Permission.objects.filter(content_type__app_label__in=["articles", "taggit"], codename__in=codenames)
         )
+        if group_name == "Editors":  # search's migration 0003 gives Editors the promotions and the report
+            search_codenames = import_module("search.migrations.0003_promotions_analytics").EDITOR_PERMISSIONS
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label="search", codename__in=search_codenames)
+            )
     user = UserFactory(username=username, is_staff=True)
     user.groups.add(group)
     return user
@@ -94,3 +99,34 @@ def redis_cache(settings):
     client = redis.Redis.from_url(REDIS_URL)
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _data_migration_rows(request):
+    """The rows data migrations write, present in every test that uses the database in a transaction.
+
+    A transactional (browser) test flushes the database when it ends, data
+    migrations' rows included. pytest-django runs those tests last, but under
+    pytest-xdist a worker takes whole files in turn, so a later file on the
+    same worker would find no synonyms. They are put back, inside the test's
+    transaction, by the migration's own function.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    if marker is not None:
+        transactional = transactional or marker.kwargs.get("transaction", bool(marker.args and marker.args[0]))
+    if transactional or (marker is None and "db" not in request.fixturenames):
+        return
+    request.getfixturevalue("db")
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from search import synonyms
+    from search.models import Synonym
+
+    if not Synonym.objects.exists():
+        import_module("search.migrations.0002_synonyms").add_first_list(apps, SimpleNamespace(connection=connection))
+        synonyms.synonyms_changed()
