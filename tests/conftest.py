@@ -32,8 +32,8 @@ def seeded(db):
     return load_seed()
 
 
-def member_of(group_name, username):
-    """A staff user in one of the groups migration 0005 creates.
+def role(group_name):
+    """One of the groups migration 0005 creates (with search 0003's permissions for Editors).
 
     Transactional (browser) tests flush the database afterwards, data
     migrations included, so the group is made again from the same definition
@@ -54,8 +54,13 @@ def member_of(group_name, username):
             group.permissions.add(
                 *Permission.objects.filter(content_type__app_label="search", codename__in=search_codenames)
             )
+    return group
+
+
+def member_of(group_name, username):
+    """A staff user in one of the groups migration 0005 creates."""
     user = UserFactory(username=username, is_staff=True)
-    user.groups.add(group)
+    user.groups.add(role(group_name))
     return user
 
 
@@ -108,7 +113,7 @@ def _data_migration_rows(request):
     A transactional (browser) test flushes the database when it ends, data
     migrations' rows included. pytest-django runs those tests last, but under
     pytest-xdist a worker takes whole files in turn, so a later file on the
-    same worker would find no synonyms. They are put back, inside the test's
+    same worker would find no roles and no synonyms. They are put back, inside the test's
     transaction, by the migration's own function.
     """
     marker = request.node.get_closest_marker("django_db")
@@ -122,11 +127,15 @@ def _data_migration_rows(request):
     from types import SimpleNamespace
 
     from django.apps import apps
+    from django.contrib.auth.models import Group
     from django.db import connection
 
     from search import synonyms
     from search.models import Synonym
 
+    if Group.objects.filter(name__in=["Editors", "Authors"]).count() < 2:
+        role("Editors")
+        role("Authors")
     if not Synonym.objects.exists():
         import_module("search.migrations.0002_synonyms").add_first_list(apps, SimpleNamespace(connection=connection))
         synonyms.synonyms_changed()
