@@ -121,5 +121,3 @@ def rebuild_all(*, skip=(), progress=None) -> dict[str, int]:
         if progress:
             progress(name, done[name])
     return done
-
-

@@ -328,7 +328,9 @@ def test_json_ld_stays_valid_json_whatever_the_title_holds(client, article_facto
     assert "<script>alert(1)</script>" not in html
     # The TechArticle and the BreadcrumbList, whose last step is the title too.
     scripts = re.findall(r"<script\b[^>]*>", html.split("</head>")[0])
-    assert [tag for tag in scripts if 'type="application/ld+json"' in tag] == ['<script type="application/ld+json">'] * 2
+    assert [tag for tag in scripts if 'type="application/ld+json"' in tag] == [
+        '<script type="application/ld+json">'
+    ] * 2
     assert all(" src=" in tag for tag in scripts if "ld+json" not in tag)  # the rest are static files
     assert page.all_data[1]["itemListElement"][-1]["name"] == title
     assert page.titles == [f"{title} · kb"]
