@@ -118,10 +118,16 @@ for page in "${PAGES[@]}"; do
     [[ $form == desktop ]] && preset=(--preset=desktop)
     for run in $(seq "$RUNS"); do
       echo "  lighthouse $form $url (run $run of $RUNS)"
-      "$LIGHTHOUSE" "$url" "${preset[@]}" --quiet --output=json --output=html \
-        --output-path="$REPORTS/$name-$form-$run" \
-        --only-categories=performance,accessibility,best-practices,seo \
-        --chrome-flags="$CHROME_FLAGS" >/dev/null
+      # Lighthouse now and then loses the trace of a load (NO_NAVSTART, NO_FCP): that run is
+      # taken again, twice at most; a page that fails three times in a row fails the audit.
+      for attempt in 1 2 3; do
+        "$LIGHTHOUSE" "$url" "${preset[@]}" --quiet --output=json --output=html \
+          --output-path="$REPORTS/$name-$form-$run" \
+          --only-categories=performance,accessibility,best-practices,seo \
+          --chrome-flags="$CHROME_FLAGS" >/dev/null && break
+        [[ $attempt == 3 ]] && exit 1
+        echo "    Lighthouse failed; running it again"
+      done
     done
   done
 done
