@@ -10,8 +10,6 @@ and then restores (#15).
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +19,7 @@ import pytest
 from django.db import connection
 
 from tests.relay import Relay
+from tests.servers import start_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +70,7 @@ def app(tmp_path):
         **LIMITS,
     }
     log = (tmp_path / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "kb.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_gunicorn(env, stdout=log)
     opener = urllib.request.build_opener(NoRedirect)
 
     def get(path):

@@ -12,6 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from kb.jsonlog import JsonFormatter
+from tests.servers import start_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -200,13 +201,7 @@ def test_gunicorn_writes_only_json_lines_when_flooded_with_bad_hosts(tmp_path):
         "WEB_CONCURRENCY": "1",
     }
     out, err = (tmp_path / "stdout").open("w"), (tmp_path / "stderr").open("w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "kb.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=err,
-    )
+    server = start_gunicorn(env, stdout=out, stderr=err)
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -1,8 +1,6 @@
 """Prometheus metrics at /metrics: behind a token, labelled by route, scraped and parsed as Prometheus would (#15)."""
 
 import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +13,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from kb import metrics
+from tests.servers import start_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -143,13 +142,7 @@ def test_gunicorn_workers_are_added_up_in_one_scrape(tmp_path):
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py", "kb.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_gunicorn(env, stdout=log)
 
     def get(path, **headers):
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
