@@ -147,16 +147,29 @@ POSTGRES_UNINSTALL = "\n".join(
     f"DROP TRIGGER IF EXISTS {name} ON articles_article; DROP FUNCTION IF EXISTS {name}();" for name in TRIGGERS
 )
 
+# ts_stat() counts each term's documents in C, several times faster than unnesting every
+# article's terms and grouping them in SQL (at 100,000 articles: minutes); the word pattern is
+# then checked once per distinct term, not once per term of every article.
+_WORDS_VECTOR = (
+    "to_tsvector('simple'::regconfig, coalesce(a.title, '') || ' ' || coalesce(a.summary, '') || ' ' || "
+    f"left(coalesce(a.body_text, ''), {BODY_CHARS}))"
+)
+_COUNTED_ROWS = f"FROM articles_article a WHERE {COUNTED.format(row='a')}"
+
+
+def _ts_stat(vector: str) -> str:
+    query = f"SELECT {vector} {_COUNTED_ROWS}".replace("'", "''")
+    return f"ts_stat('{query}')"
+
+
 POSTGRES_REBUILD = [  # noqa: S608 (constant SQL)
     "LOCK TABLE articles_searchword, articles_searchlexeme IN SHARE ROW EXCLUSIVE MODE",
     "DELETE FROM articles_searchword",
     "DELETE FROM articles_searchlexeme",
     "INSERT INTO articles_searchword (word, ndoc) "  # noqa: S608
-    f"SELECT t.term, count(*) FROM articles_article a CROSS JOIN LATERAL ({WORDS_OF.format(row='a')}) AS t(term) "
-    f"WHERE {COUNTED.format(row='a')} GROUP BY t.term",
+    f"SELECT word, ndoc FROM {_ts_stat(_WORDS_VECTOR)} WHERE word ~ '{WORD_PATTERN}'",
     "INSERT INTO articles_searchlexeme (lexeme, ndoc) "  # noqa: S608
-    f"SELECT t.term, count(*) FROM articles_article a CROSS JOIN LATERAL ({LEXEMES_OF.format(row='a')}) AS t(term) "
-    f"WHERE {COUNTED.format(row='a')} GROUP BY t.term",
+    f"SELECT word, ndoc FROM {_ts_stat('a.search_vector')}",
 ]
 
 # SQLite: an FTS5 table of the counted articles' words (no stemming) and its vocabulary.

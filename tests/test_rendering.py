@@ -111,6 +111,28 @@ def test_fenced_code_is_highlighted_with_css_classes():
     assert '<span class="k">def</span>' in html
 
 
+def test_a_code_block_seen_before_is_highlighted_from_the_cache_with_the_same_html():
+    from articles import rendering
+
+    body = "```python\nanswer = 42  # cached-block-test\n```"
+    rendering._highlighted.cache_clear()
+    first = render_markdown(body).html
+    assert rendering._highlighted.cache_info().misses == 1
+    again = render_markdown(f"Intro.\n\n{body}").html
+    assert rendering._highlighted.cache_info().hits == 1
+    assert first in again and '<span class="mi">42</span>' in first
+
+
+def test_a_large_code_block_is_not_kept_in_the_cache():
+    from articles import rendering
+
+    rendering._highlighted.cache_clear()
+    code = "x = 1\n" * (rendering.HIGHLIGHT_CACHED_CHARS // 6 + 1)
+    html = render_markdown(f"```python\n{code}```").html
+    assert '<span class="n">x</span>' in html
+    assert rendering._highlighted.cache_info().currsize == 0
+
+
 def test_code_is_escaped_not_executed():
     html = render_markdown("```html\n<script>alert(1)</script>\n```").html
     assert "<script" not in html
