@@ -105,6 +105,10 @@ def choose_rows(base: str) -> list[Row]:
     )
     sample = public.order_by("id").values_list("id", flat=True)[50_000:50_001]
     change_id = sample[0] if sample else public.order_by("id").values_list("id", flat=True).first()
+    # The author with the most articles: the author filter's largest list.
+    author_id = (
+        Article.objects.values("author").annotate(n=Count("*")).order_by("-n").values_list("author", flat=True).first()
+    )
 
     rows = [
         Row("/livez", "baseline", "/livez"),
@@ -138,7 +142,15 @@ def choose_rows(base: str) -> list[Row]:
     rows += [
         Row("admin changelist", "admin", admin, admin=True),
         Row("admin changelist, search", "admin", f"{admin}?q=circuit", admin=True),
-        Row("admin changelist, tag filter", "admin", f"{admin}?tags__id__exact={tag.id}", admin=True),
+        Row(f"admin changelist, tag filter ({tag.slug})", "admin", f"{admin}?tag={tag.slug}", admin=True),
+        Row("admin changelist, tag id in the address", "admin", f"{admin}?tags__id__exact={tag.id}", admin=True),
+        Row("admin changelist, status filter (draft)", "admin", f"{admin}?state=draft", admin=True),
+        Row("admin changelist, status filter (published)", "admin", f"{admin}?state=published", admin=True),
+        Row("admin changelist, category filter", "admin", f"{admin}?category__id__exact={category.id}", admin=True),
+        Row("admin changelist, author filter", "admin", f"{admin}?author__id__exact={author_id}", admin=True),
+        Row("admin changelist, review filter (needed)", "admin", f"{admin}?review=needed", admin=True),
+        Row("admin changelist, owner filter (me)", "admin", f"{admin}?owner=me", admin=True),
+        Row("admin changelist, search and tag filter", "admin", f"{admin}?q=circuit&tag={tag.slug}", admin=True),
         Row("admin change form", "admin", f"{admin}{change_id}/change/", admin=True),
         Row("admin categories", "admin", "/admin/articles/category/", admin=True),
         Row(
