@@ -14,6 +14,7 @@ rows).
 with Django's Paginator interface for the templates.
 """
 
+from html import escape  # the standard library's: Django's, for lazy strings, costs 4 calls more each
 from urllib.parse import quote
 
 from django.core.paginator import Paginator
@@ -22,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.functional import cached_property
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from articles import counts
 
@@ -167,6 +170,37 @@ def card_dates(moment, months=None) -> tuple[str, str]:
         f"{sign}{seconds // 3600:02d}{(seconds // 60) % 60:02d}"
     )
     return iso, f"{local.day} {months[local.month]} {local.year:04d}"
+
+
+def card_html(article, *, level: int = 2, snippet: str = "") -> SafeString:
+    """An article's card in a listing, home, search results: titles, summaries, tags and snippets escaped here.
+
+    Built in Python rather than by a template include: 60 cards through the
+    template engine were about two thirds of an uncached listing page's CPU
+    (a template variable costs microseconds to resolve, a card has twenty).
+    Uses what `prepare_cards()` added, and works without it (one query for the tags).
+    """
+    url = getattr(article, "card_url", None) or article.get_absolute_url()
+    if getattr(article, "card_date", None) is None:
+        article.card_datetime, article.card_date = card_dates(article.published_at)
+    tags = getattr(article, "card_tags", None)
+    if tags is None:
+        tags = [(tag.name, reverse("articles:tag", kwargs={"slug": tag.slug})) for tag in article.tags.all()]
+    parts = [
+        f'<article class="card" data-article="{escape(article.slug)}">\n'
+        f'  <h{level} class="card-title"><a href="{escape(url)}">{escape(article.title)}</a></h{level}>\n'
+    ]
+    if snippet:
+        parts.append(f'  <p class="card-snippet">{conditional_escape(snippet)}</p>\n')
+    parts.append(f'  <p class="card-summary">{escape(article.summary)}</p>\n  <p class="card-meta">\n    ')
+    if article.card_date:
+        parts.append(f'<time datetime="{article.card_datetime}">{article.card_date}</time>')
+    parts.append(f'\n    <span aria-hidden="true">·</span> <span>{int(article.reading_time)} min read</span>\n  </p>\n')
+    if tags:
+        items = "".join(f'<li><a class="tag" href="{escape(u)}">{escape(name)}</a></li>' for name, u in tags)
+        parts.append(f'  <ul class="tag-list" aria-label="Tags">{items}</ul>\n')
+    parts.append("</article>")
+    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped or our own)
 
 
 def prepare_tags(tags) -> list:

@@ -157,3 +157,25 @@ def test_an_article_untouched_since_publishing_shows_no_updated_date(client, art
     meta = meta_line(client.get(article.get_absolute_url()).content.decode())
     assert "Published" in meta
     assert "Updated" not in meta
+
+
+@pytest.mark.parametrize("page", ["home", "category", "tag", "search"])
+def test_cards_escape_titles_summaries_and_tag_names(client, category, article_factory, page):
+    article = article_factory(
+        category=category,
+        title='Quoting <script>alert("t")</script> & friends',
+        summary="<img src=x onerror=alert(1)> summary",
+        tags=["<b>bold</b>"],
+    )
+    url = {
+        "home": reverse("articles:home"),
+        "category": reverse("articles:category", args=[category.slug]),
+        "tag": reverse("articles:tag", args=[article.tags.get().slug]),
+        "search": reverse("search:search") + "?q=quoting",
+    }[page]
+    html = client.get(url).content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold</b>" not in html
+    assert "Quoting &lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt; &amp; friends" in html
+    assert "&lt;img src=x onerror=alert(1)&gt; summary" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert [(title, summary) for _, title, summary in cards(html)] == [(article.title, article.summary)]
