@@ -23,6 +23,11 @@ class ArticleQuerySet(models.QuerySet):
         """What a listing card shows, fetched in a fixed number of queries."""
         return self.select_related("category", "author").prefetch_related("tags")
 
+    def for_page(self):
+        """An article's own page: what it shows, without the Markdown source, the plain text and the search
+        document (a few KB each, decompressed on every read for nothing)."""
+        return self.for_listing().defer("body", "body_text", "search_vector")
+
     def for_cards(self):
         """Only what a listing card shows; `articles.listing.prepare_cards()` adds the tags in one query.
 

@@ -112,7 +112,7 @@ class ArticleView(DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        return Article.objects.visible_to(self.request.user).for_listing()
+        return Article.objects.visible_to(self.request.user).for_page()
 
     def get(self, request, *args, **kwargs):
         try:
@@ -146,7 +146,7 @@ def preview_view(request, token):
         raise NotFound(
             "This preview link is no longer valid: it has expired or was revoked. Ask an editor for a new one."
         )
-    article = Article.objects.for_listing().get(pk=link.article_id)
+    article = Article.objects.for_page().get(pk=link.article_id)
     context = {
         "article": article,
         "preview_link": link,
@@ -196,7 +196,7 @@ def related_articles(article, limit=4):
         .filter(pk__in=candidates)
         .annotate(shared_tags=Subquery(shared))
         .order_by("-shared_tags", "-published_at", "-id")
-        .select_related("category")[:limit]
+        .for_cards()[:limit]
     )
 
 
@@ -222,7 +222,9 @@ def neighbours(article):
     """The previous (older) and next (newer) public article in the same category."""
     if article.published_at is None:
         return {"previous": None, "next": None}
-    siblings = Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk)
+    siblings = (
+        Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk).for_cards()
+    )
     at = article.published_at
     # The plain bound on published_at lets each be one short step down the category's index.
     older = Q(published_at__lt=at) | Q(published_at=at, id__lt=article.pk)
