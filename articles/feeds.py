@@ -18,7 +18,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 from taggit.models import Tag
 
-from articles.listing import Listing
+from articles.listing import Listing, prepare_cards
 from articles.models import Article, Category
 
 FEED_SIZE = 20
@@ -103,7 +103,15 @@ class ArticlesFeed(Feed):
         return Article.objects.published()
 
     def items(self, subject):
-        articles = list(self.articles(subject).for_listing().order_by("-published_at", "-id")[:FEED_SIZE])
+        # Each entry's HTML, but neither its Markdown source, its plain text nor its search document; the
+        # tags in one query (prepare_cards), not a queryset through the tag manager per entry.
+        articles = list(
+            self.articles(subject)
+            .select_related("category", "author")
+            .defer("body", "body_text", "search_vector")
+            .order_by("-published_at", "-id")[:FEED_SIZE]
+        )
+        prepare_cards(articles)
         for article in articles:
             article.feed_content = feed_html(article, subject.origin)
         return articles
@@ -156,7 +164,7 @@ class ArticlesFeed(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        return [item.category.name, *(tag.name for tag in item.tags.all())]
+        return [item.category.name, *(name for name, _url in item.card_tags)]
 
     def item_guid(self, item):
         # Stable when an article's slug (and so its link) changes, so feed

@@ -222,9 +222,7 @@ def neighbours(article):
     """The previous (older) and next (newer) public article in the same category."""
     if article.published_at is None:
         return {"previous": None, "next": None}
-    siblings = (
-        Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk).for_cards()
-    )
+    siblings = Article.objects.published().filter(category_id=article.category_id).exclude(pk=article.pk).for_cards()
     at = article.published_at
     # The plain bound on published_at lets each be one short step down the category's index.
     older = Q(published_at__lt=at) | Q(published_at=at, id__lt=article.pk)

@@ -10,7 +10,7 @@ Cost is bounded whatever is typed and however many articles there are:
   only its first MAX_WORDS words of 2 or more letters or digits are used.
 - PostgreSQL: every word is a prefix (`jwt auth` finds "JWT Authentication…"),
   matched through the GIN index on the title's English `tsvector`
-  (article_title_search_idx, migration 0009), both stemmed and as typed, so a
+  (article_title_vector_idx on the stored `title_vector`, migration 0016), both stemmed and as typed, so a
   half-typed word whose stem is not a prefix of the full word's ("retryi")
   still matches. Stop words are left out rather than required. At most MATCHES
   matches are read, in no order, and the newest CANDIDATES of them ranked here
@@ -58,7 +58,8 @@ FUZZY_TWO_TYPOS_CHARS = 6
 FUZZY_ALTERNATIVES = 3
 
 _WORD = re.compile(r"[^\W_]+")
-_TITLE_VECTOR = "to_tsvector('english'::regconfig, COALESCE(\"articles_article\".\"title\", ''))"
+# The title's stored English tsvector and its GIN index (articles migration 0016).
+_TITLE_VECTOR = '"articles_article"."title_vector"'
 # One word as a prefix: stemmed ('retrying' -> 'retri':*) or as typed; a stop word matches anything.
 # to_tsquery(regconfig, text) is immutable, so PostgreSQL folds this to a constant when planning
 # and estimates the match against the title index as for a literal.

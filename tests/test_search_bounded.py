@@ -155,3 +155,25 @@ def test_a_search_runs_a_fixed_number_of_queries_whatever_the_number_of_matches(
         "typo": queries_for(client, q="gizmp"),
     }
     assert many == few
+
+
+def test_only_the_most_frequent_tags_are_offered_to_narrow_a_search(client, article_factory, category, monkeypatch):
+    monkeypatch.setattr(engine, "FACET_TAGS", 3)
+    for n in range(6):
+        # tag-0 on all six articles, tag-1 on five... tag-5 on one.
+        article_factory(category=category, title=f"Widget {n}", tags=[f"tag-{k}" for k in range(n + 1)])
+    html = get(client, q="widget").content.decode()
+    offered = re.findall(r'data-facet="tag" data-facet-value="([^"]+)"', html)
+    assert offered == ["tag-0", "tag-1", "tag-2"]
+    # The active tag stays offered (to remove it), being on every result.
+    html = get(client, q="widget", tag="tag-2").content.decode()
+    assert re.findall(r'data-facet="tag" data-facet-value="([^"]+)"', html) == ["tag-0", "tag-1", "tag-2"]
+
+
+def test_snippets_are_looked_for_in_the_first_headline_chars_of_a_body(article_factory, category, monkeypatch):
+    monkeypatch.setattr(engine, "HEADLINE_CHARS", 200)
+    early = article_factory(category=category, body="The quokka appears early. " + "Filler words here. " * 40)
+    late = article_factory(category=category, body="Filler words here. " * 40 + "The quokka appears late.")
+    found = engine.snippets([early.pk, late.pk], "quokka")
+    assert "<mark>quokka</mark>" in found[early.pk]
+    assert late.pk not in found  # its card shows the summary instead

@@ -236,7 +236,7 @@ def test_the_title_condition_is_answered_by_the_title_index(article_factory):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "article_title_search_idx" in plan, plan
+    assert "article_title_vector_idx" in plan, plan
 
 
 # ---------------------------------------------------------------- the page
