@@ -96,12 +96,24 @@ def due_q(now=None) -> Q:
     return Q(review_due_at__lte=(now or timezone.now()) + DUE_SOON)
 
 
+def flagged_article_ids():
+    """Ids of the articles flagged_since_review() is true of, as a subquery over the (few) "No" answers."""
+    from articles.models import Feedback
+
+    later = Q(created_at__gt=F("article__last_reviewed_at")) | Q(article__last_reviewed_at__isnull=True)
+    return Feedback.objects.filter(later, helpful=False).exclude(comment="").values_list("article_id", flat=True)
+
+
 def needing_review(queryset, now=None):
     """Public articles of `queryset` that are due, overdue or flagged by a reader; annotated `flagged`."""
     return (
         queryset.published()
         .annotate(flagged=flagged_since_review())
-        .filter(due_q(now) | Q(flagged=True))
+        # The flagged articles' ids read first (a few "No" answers): filtering on the annotation ran its
+        # EXISTS for every public article (333 ms at 100,000), and with a subquery the planner guesses
+        # half the table matches and walks all of it (190 ms). The annotation is still computed, for the
+        # rows shown.
+        .filter(due_q(now) | Q(pk__in=list(flagged_article_ids())))
         .order_by(F("review_due_at").asc(nulls_last=True), "id")
     )
 
