@@ -13,6 +13,7 @@ errors included: a status other than 2xx/3xx, a timeout or a dropped
 connection is an error, and its time is in the percentiles.
 """
 
+import gzip
 import json
 import os
 import platform
@@ -169,6 +170,8 @@ def choose_rows(base: str) -> list[Row]:
 def sitemap_files(base: str) -> list[Row]:
     """When /sitemap.xml is an index, its first and last files too."""
     status, _, body = fetch(base + "/sitemap.xml")
+    if body[:2] == b"\x1f\x8b":  # asked for gzip, as every row is (without this the index went unnoticed)
+        body = gzip.decompress(body)
     if status != 200 or b"<sitemapindex" not in body:
         return []
     locs = re.findall(rb"<loc>([^<]+)</loc>", body)
