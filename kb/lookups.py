@@ -24,5 +24,5 @@ class AnyOf(Lookup):
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:
-            return "1 = 0", list(lhs_params)
+            return "1 = 0", []
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
