@@ -79,12 +79,17 @@ def reader_review(article, now=None) -> dict:
 # ---------------------------------------------------------------- in SQL
 
 
-def flagged_since_review():
-    """Exists: a reader said "No" with a comment after the article's last review (for annotate/filter)."""
+def _no_with_comment():
+    """The readers' answers that flag an article: "No", with a comment."""
     from articles.models import Feedback
 
+    return Feedback.objects.filter(helpful=False).exclude(comment="")
+
+
+def flagged_since_review():
+    """Exists: a reader said "No" with a comment after the article's last review (for annotate/filter)."""
     later = Q(created_at__gt=OuterRef("last_reviewed_at")) | Q(article__last_reviewed_at__isnull=True)
-    return Exists(Feedback.objects.filter(later, article=OuterRef("pk"), helpful=False).exclude(comment=""))
+    return Exists(_no_with_comment().filter(later, article=OuterRef("pk")))
 
 
 def overdue_q(now=None) -> Q:
@@ -97,11 +102,9 @@ def due_q(now=None) -> Q:
 
 
 def flagged_article_ids():
-    """Ids of the articles flagged_since_review() is true of, as a subquery over the (few) "No" answers."""
-    from articles.models import Feedback
-
+    """Ids of the articles flagged_since_review() is true of, from the (few) "No" answers."""
     later = Q(created_at__gt=F("article__last_reviewed_at")) | Q(article__last_reviewed_at__isnull=True)
-    return Feedback.objects.filter(later, helpful=False).exclude(comment="").values_list("article_id", flat=True)
+    return _no_with_comment().filter(later).values_list("article_id", flat=True)
 
 
 def needing_review(queryset, now=None):

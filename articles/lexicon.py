@@ -58,10 +58,14 @@ WORD_PATTERN = "^[a-z][a-z0-9]{2,39}$"
 _WORD_RE = re.compile(WORD_PATTERN)
 _WORD_PATTERN_IN_TEMPLATE = WORD_PATTERN.replace("{", "{{").replace("}", "}}")
 
+# The words of a row as a tsvector ("simple": as written), `{row}` the row's alias.
+WORDS_VECTOR = (
+    "to_tsvector('simple'::regconfig, coalesce({row}.title, '') || ' ' || coalesce({row}.summary, '') || ' ' || "
+    f"left(coalesce({{row}}.body_text, ''), {BODY_CHARS}))"
+)
 WORDS_OF = (
-    "SELECT w FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, "  # noqa: S608 (constant SQL)
-    "coalesce({row}.title, '') || ' ' || coalesce({row}.summary, '') || ' ' || "
-    f"left(coalesce({{row}}.body_text, ''), {BODY_CHARS})))) w WHERE w ~ '{_WORD_PATTERN_IN_TEMPLATE}'"
+    f"SELECT w FROM unnest(tsvector_to_array({WORDS_VECTOR})) w "  # noqa: S608 (constant SQL)
+    f"WHERE w ~ '{_WORD_PATTERN_IN_TEMPLATE}'"
 )
 LEXEMES_OF = "SELECT unnest(tsvector_to_array({row}.search_vector))"
 
@@ -150,10 +154,6 @@ POSTGRES_UNINSTALL = "\n".join(
 # ts_stat() counts each term's documents in C, several times faster than unnesting every
 # article's terms and grouping them in SQL (at 100,000 articles: minutes); the word pattern is
 # then checked once per distinct term, not once per term of every article.
-_WORDS_VECTOR = (
-    "to_tsvector('simple'::regconfig, coalesce(a.title, '') || ' ' || coalesce(a.summary, '') || ' ' || "
-    f"left(coalesce(a.body_text, ''), {BODY_CHARS}))"
-)
 _COUNTED_ROWS = f"FROM articles_article a WHERE {COUNTED.format(row='a')}"
 
 
@@ -167,7 +167,7 @@ POSTGRES_REBUILD = [  # noqa: S608 (constant SQL)
     "DELETE FROM articles_searchword",
     "DELETE FROM articles_searchlexeme",
     "INSERT INTO articles_searchword (word, ndoc) "  # noqa: S608
-    f"SELECT word, ndoc FROM {_ts_stat(_WORDS_VECTOR)} WHERE word ~ '{WORD_PATTERN}'",
+    f"SELECT word, ndoc FROM {_ts_stat(WORDS_VECTOR.format(row='a'))} WHERE word ~ '{WORD_PATTERN}'",
     "INSERT INTO articles_searchlexeme (lexeme, ndoc) "  # noqa: S608
     f"SELECT word, ndoc FROM {_ts_stat('a.search_vector')}",
 ]

@@ -23,6 +23,9 @@ from articles import lexicon
 # index reads at most this much of it, so no article can break indexing.
 INDEX_BODY_CHARS = 100_000
 CONFIG = "english"
+# The title's English tsvector, a generated column with its own GIN index (PostgreSQL, migration 0016):
+# search's title candidates and the suggestions match it.
+TITLE_VECTOR = '"articles_article"."title_vector"'
 
 # Tokens like "CI/CD", "async/await" and "MAJOR.MINOR.PATCH" are one lexeme to
 # PostgreSQL's parser; indexing their parts too lets "async" or "ci cd" match.

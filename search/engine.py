@@ -32,7 +32,7 @@ from taggit.models import Tag, TaggedItem
 
 import kb.lookups  # noqa: F401 (registers __any_of)
 from articles import lexicon
-from articles.search import CONFIG, expand_compounds
+from articles.search import CONFIG, TITLE_VECTOR, expand_compounds
 
 # Private-use characters mark highlights inside the database's snippet; the
 # snippet is escaped whole and only these become <mark>, so nothing else an
@@ -278,8 +278,8 @@ def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_i
     # index for a common title word, uses the title's GIN index for a rare
     # one); the full match is checked on the few candidates only.
     by_title = (
-        # The title's stored tsvector (articles migration 0016): parsed when the title was written, not per row here.
-        base.alias(title_document=RawSQL('"articles_article"."title_vector"', [], output_field=SearchVectorField()))
+        # The title's stored tsvector: parsed when the title was written, not for each row passed here.
+        base.alias(title_document=RawSQL(TITLE_VECTOR, [], output_field=SearchVectorField()))  # noqa: S611 (a column)
         .filter(title_document=reader_query(q, also))
         .order_by("-published_at", "-id")
         .values_list("pk", flat=True)[:RANK_TITLE]

@@ -43,6 +43,7 @@ from django.views.decorators.http import require_safe
 
 from articles.lexicon import neighbours
 from articles.models import Article, SearchWord
+from articles.search import TITLE_VECTOR
 
 LIMIT = 6
 MAX_CHARS = 200  # as the search box's maxlength
@@ -58,8 +59,6 @@ FUZZY_TWO_TYPOS_CHARS = 6
 FUZZY_ALTERNATIVES = 3
 
 _WORD = re.compile(r"[^\W_]+")
-# The title's stored English tsvector and its GIN index (articles migration 0016).
-_TITLE_VECTOR = '"articles_article"."title_vector"'
 # One word as a prefix: stemmed ('retrying' -> 'retri':*) or as typed; a stop word matches anything.
 # to_tsquery(regconfig, text) is immutable, so PostgreSQL folds this to a constant when planning
 # and estimates the match against the title index as for a literal.
@@ -110,7 +109,7 @@ def _prefix_all(alternatives_per_word: list[list[str]]) -> RawSQL:
             options.append(f"({_PREFIX})")
             params.extend([f"{word}:*"] * 4)
         parts.append("(" + " || ".join(options) + ")")
-    sql = f"{_TITLE_VECTOR} @@ ({' && '.join(parts)})"
+    sql = f"{TITLE_VECTOR} @@ ({' && '.join(parts)})"
     return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 (constant SQL; every word is a parameter)
 
 
