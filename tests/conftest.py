@@ -5,6 +5,7 @@ import redis
 from django.core.cache import caches
 
 from articles.seed import load_seed
+from tests import seed_snapshot
 from tests.factories import ArticleFactory, CategoryFactory, UserFactory
 
 # The machine's Redis, on a database of the tests' own; each test also has its own key prefix.
@@ -28,8 +29,8 @@ def staff_user(db):
 
 @pytest.fixture
 def seeded(db):
-    """The 52 seed articles, loaded the way `make run` loads them."""
-    return load_seed()
+    """The 52 seed articles, loaded the way `make run` loads them (once a process: tests/seed_snapshot.py)."""
+    return seed_snapshot.load(load_seed)
 
 
 def role(group_name):
