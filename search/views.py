@@ -65,6 +65,8 @@ def search_view(request):
     context.update(
         total=outcome.estimated_total(),
         total_exact=outcome.exact,
+        # Past the exact count, when the planner guesses fewer than were counted, all that is known.
+        counted_up_to=search.COUNT_EXACT_UP_TO,
         shown_query=outcome.query,
         correction=correction,
         showing_corrected=outcome.corrected,

@@ -60,12 +60,25 @@ def get(client, **params):
     return client.get(reverse("search:search"), params)
 
 
-def test_past_the_threshold_the_count_is_an_estimate_and_says_about(client, small_caps, many):
+def test_past_the_threshold_the_count_is_an_estimate_and_says_about(client, small_caps, many, monkeypatch):
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 40)  # the planner's guess, as at scale
     html = get(client, q="gizmo").content.decode()
     assert "data-estimated" in html
-    assert re.search(r"About [\d,]+ results for “gizmo”", html)
-    assert result_count(html) >= 7
+    assert "About 40 results for “gizmo”" in html
+    assert result_count(html) == 40
     assert "The first 4 are shown, over 2 pages" in html
+
+
+def test_when_the_planner_guesses_fewer_than_were_counted_the_count_says_more_than(
+    client, small_caps, many, monkeypatch
+):
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 1)
+
+    html = get(client, q="gizmo").content.decode()
+
+    assert "data-estimated" in html
+    assert "More than 6 results for “gizmo”" in html
+    assert "About" not in html
 
 
 def test_below_the_threshold_the_count_is_exact(client, small_caps, article_factory, category):
@@ -177,3 +190,34 @@ def test_snippets_are_looked_for_in_the_first_headline_chars_of_a_body(article_f
     found = engine.snippets([early.pk, late.pk], "quokka")
     assert "<mark>quokka</mark>" in found[early.pk]
     assert late.pk not in found  # its card shows the summary instead
+
+
+def test_sparse_matches_are_sorted_by_date_and_dense_ones_found_by_walking_the_date_index(many, monkeypatch):
+    # As at 100,000 public articles: the filters leave them all, and the planner expects 12 or 60,000 matches.
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 100_000)
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
+    base = Article.objects.published()
+    matches = engine.match(base, "gizmo")
+
+    def newest(planned):
+        return engine.newest_first(matches, base=base, wanted=5, test_us=engine.TEST_DOCUMENT_US, planned=planned)
+
+    by_date = 'ORDER BY "articles_article"."published_at" DESC'
+    assert by_date not in str(newest(12).query)  # sorted: no index has the expression
+    assert by_date in str(newest(60_000).query)  # walked
+    expected = [a.pk for a in sorted(many, key=lambda a: a.published_at, reverse=True)]
+    assert list(newest(12).values_list("pk", flat=True)) == list(newest(60_000).values_list("pk", flat=True))
+    assert list(newest(12).values_list("pk", flat=True)) == expected
+
+
+def test_a_filtered_search_walks_when_most_of_what_the_filters_leave_matches(many, monkeypatch):
+    # A category of 15,000 articles of which 5,000 have a word most articles have: walking finds the
+    # newest 501 after about 1,500; finding every match would test all 15,000.
+    base = Article.objects.published().filter(category=many[0].category)
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 15_000 if queryset is base else 5_000)
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
+    matches = engine.match(base, "gizmo")
+
+    newest = engine.newest_first(matches, base=base, wanted=501, test_us=engine.TEST_DOCUMENT_US)
+
+    assert 'ORDER BY "articles_article"."published_at" DESC' in str(newest.query)
