@@ -38,6 +38,7 @@ cache holds the page asked for.
 """
 
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -80,9 +81,23 @@ def is_expensive(request, view_name: str | None) -> bool:
 
 
 def client_address(request) -> str:
+    """The client's address as django-axes resolves it (through django-ipware, TRUSTED_PROXY_COUNT proxies)."""
+    headers = tuple(request.META.get(name) for name in settings.AXES_IPWARE_META_PRECEDENCE_ORDER)
+    key = (headers, tuple(settings.AXES_IPWARE_META_PRECEDENCE_ORDER), settings.AXES_IPWARE_PROXY_COUNT)
+    return _address_from(key) or request.META.get("REMOTE_ADDR") or "unknown"
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_from(key) -> str | None:
+    # ipware reads only the headers it is told to, but folds every header of the request first: 60-100 µs
+    # a request, a third of what refusing a flooding client costs. The same headers give the same address.
+    from types import SimpleNamespace
+
     from axes.helpers import get_client_ip_address
 
-    return get_client_ip_address(request) or request.META.get("REMOTE_ADDR") or "unknown"
+    headers, names, _ = key
+    meta = {name: value for name, value in zip(names, headers, strict=True) if value is not None}
+    return get_client_ip_address(SimpleNamespace(META=meta))
 
 
 # ---------------------------------------------------------------- per client, in Redis

@@ -106,3 +106,16 @@ def test_a_refusal_from_memory_carries_the_headers_of_a_refusal_through_redis(cl
 
     assert headers(from_memory) == headers(through_redis)
     assert from_memory.content == through_redis.content
+
+
+@pytest.mark.parametrize("proxies", [0, 1, 2])
+def test_the_remembered_address_is_the_one_axes_resolves(rf, settings, proxies):
+    from axes.helpers import get_client_ip_address
+
+    settings.AXES_IPWARE_PROXY_COUNT = proxies or None
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if proxies else ["REMOTE_ADDR"]
+    forwarded = [None, "203.0.113.7", "203.0.113.7, 10.0.0.2", "198.51.100.1, 203.0.113.7, 10.0.0.2", "junk, 10.0.0.2"]
+    for header in forwarded * 2:  # the second time from the memo
+        extra = {"HTTP_X_FORWARDED_FOR": header} if header is not None else {}
+        request = rf.get("/search/", REMOTE_ADDR="10.0.0.9", **extra)
+        assert throttle.client_address(request) == (get_client_ip_address(request) or "10.0.0.9")
