@@ -57,7 +57,9 @@ MARK_START, MARK_END = "\ue000", "\ue001"
 # - snippets (ts_headline) are made for the page shown only.
 # Below these numbers (every search of the 52 seed articles) nothing is cut.
 
-COUNT_EXACT_UP_TO = 500
+# Exact as far as a reader can page (MAX_RESULTS): counting further read 501 documents to tell "412" from
+# "about 400" (a filtered search's largest statement).
+COUNT_EXACT_UP_TO = 300
 TRUST_ESTIMATE_ABOVE = 10_000
 RANK_NEWEST = 300
 RANK_TITLE = 100
@@ -166,6 +168,9 @@ def corpus_stats() -> tuple[int, float]:
     """(number of counted articles, their average weighted length), recomputed when public content changes."""
     from articles import caching
 
+    remembered = getattr(connection, "_kb_corpus_stats", None)  # read already in this search (run())
+    if remembered is not None:
+        return remembered
     key = STATS_KEY.format(version=caching.content_version())
     stats = cache.get(key)
     if stats is None:
@@ -176,6 +181,8 @@ def corpus_stats() -> tuple[int, float]:
             documents, average = cursor.fetchone()
         stats = (documents, float(average))
         cache.set(key, stats, 3600)
+    if getattr(connection, "_kb_planned_for_memory", False):
+        connection._kb_corpus_stats = stats  # until the search ends: two cache round trips, asked three times
     return stats
 
 
@@ -608,6 +615,7 @@ def planned_for_memory():
             yield
         finally:
             connection._kb_planned_for_memory = False
+            connection._kb_corpus_stats = None
 
 
 def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
