@@ -379,9 +379,7 @@ def newest_first(queryset, *, base, wanted: int, test_us: float, planned: int | 
     planned = max(1, planned if planned is not None else _planned_rows(queryset))
     if base is None:
         base = queryset.model.objects.published()
-    if not hasattr(base, "_kb_planned_rows"):  # the same filters, asked about once a search
-        base._kb_planned_rows = max(1, _planned_rows(base))
-    filtered = base._kb_planned_rows
+    filtered = max(1, _planned_rows(base))
     walked = min(filtered, wanted * filtered / planned)
     # Matches among all public articles, as if the filters and the words were independent.
     everywhere = planned * max(corpus_stats()[0], filtered) / filtered
@@ -391,10 +389,14 @@ def newest_first(queryset, *, base, wanted: int, test_us: float, planned: int | 
 
 
 def _planned_rows(queryset) -> int:
+    """The planner's estimate of how many rows `queryset` has; asked once per queryset (a search asks again)."""
     if queryset.query.is_empty():  # nothing to plan (an unknown tag or category): EXPLAIN says nothing
         return 0
-    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    planned = getattr(queryset, "_kb_planned_rows", None)
+    if planned is None:
+        plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+        planned = queryset._kb_planned_rows = int(plan[0]["Plan"]["Plan Rows"])
+    return planned
 
 
 def _round(rows: int) -> int:
