@@ -221,3 +221,37 @@ def test_a_filtered_search_walks_when_most_of_what_the_filters_leave_matches(man
     newest = engine.newest_first(matches, base=base, wanted=501, test_us=engine.TEST_DOCUMENT_US)
 
     assert 'ORDER BY "articles_article"."published_at" DESC' in str(newest.query)
+
+
+@pytest.fixture
+def windowed(monkeypatch, small_caps, many, article_factory, category):
+    """18 newer articles without the word: the 20 newest public articles hold only 2 of the 12 gizmos."""
+    now = timezone.now()
+    for n in range(18):
+        article_factory(
+            category=category, title=f"Other {n}", body="Nothing here.", published_at=now - timedelta(hours=n)
+        )
+    monkeypatch.setattr(engine, "NEWEST_WINDOW", 20)
+    monkeypatch.setattr(engine, "WINDOW_US", 0.0)
+    monkeypatch.setattr(engine, "TEST_DOCUMENT_US", 100.0)  # so that sorting, not walking, is chosen
+    # As if the planner expected 40 matches among 40 articles: the window should hold 20 of them.
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 40)
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (40, 500.0))
+    return sorted(many, key=lambda a: a.published_at, reverse=True)
+
+
+def test_the_newest_matches_sorted_within_the_window_are_the_newest_of_all(windowed):
+    base = Article.objects.published()
+    newest = engine.newest_first(engine.match(base, "gizmo"), base=base, wanted=2, test_us=100.0)
+
+    assert newest._kb_windowed
+    assert list(newest.values_list("pk", flat=True)[:2]) == [a.pk for a in windowed[:2]]
+
+
+def test_a_count_whose_window_held_too_few_reads_past_it(windowed):
+    base = Article.objects.published()
+
+    total, exact, ids = engine.count_newest(engine.match(base, "gizmo"), base)
+
+    assert (total, exact) == (7, False)  # COUNT_EXACT_UP_TO is 6 here
+    assert ids == [a.pk for a in windowed[:7]]
