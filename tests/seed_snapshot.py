@@ -17,7 +17,6 @@ names no user.
 """
 
 import copy
-import hashlib
 import os
 from dataclasses import dataclass
 
@@ -121,10 +120,3 @@ def load(real_load):
             return copy.deepcopy(_snapshot.report)
     _snapshot = _take(real_load)
     return copy.deepcopy(_snapshot.report)
-
-
-def digest_of_tables(tables) -> str:
-    """One digest of several tables' rows, for tests comparing a restore with a real load."""
-    with connection.cursor() as cursor:
-        digests = _digests(cursor, sorted(tables))
-    return hashlib.sha256(repr(sorted(digests.items())).encode()).hexdigest()
