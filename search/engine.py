@@ -333,14 +333,14 @@ def count(queryset) -> tuple[int, bool]:
     return n, n <= COUNT_EXACT_UP_TO
 
 
-def count_newest(queryset, base=None) -> tuple[int, bool, list | None]:
+def count_newest(queryset, base) -> tuple[int, bool, list | None]:
     """count(), and the ids it read: the newest COUNT_EXACT_UP_TO + 1, in one walk.
 
     Counting, ranking's newest candidates and the facets' sample were three
     reads of the same matches (each checking the match on every article's
     document); this is one. None when the planner's estimate is trusted and
     nothing is read. `base`: what the matches were narrowed from (for
-    newest_first()), when known.
+    newest_first()).
     """
     if queryset.query.is_empty():  # a filter that can match nothing (an unknown category or tag)
         return 0, True, []
@@ -379,8 +379,6 @@ def newest_first(queryset, *, base, wanted: int, test_us: float, planned: int | 
     if connection.vendor != "postgresql":
         return queryset.order_by("-published_at", "-id")
     planned = max(1, planned if planned is not None else _planned_rows(queryset))
-    if base is None:
-        base = queryset.model.objects.published()
     filtered = max(1, _planned_rows(base))
     public = max(corpus_stats()[0], filtered)
     walked = min(filtered, wanted * filtered / planned)
