@@ -257,8 +257,11 @@ def ranked(base, q: str, also=(), *, any_word: bool = False, newest_ids=None):
     return ranked_candidates(base, q, also, any_word=any_word, newest_ids=newest_ids)[0]
 
 
-def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_ids=None, planned=None):
-    """(`ranked()`'s queryset, the candidate ids it ranks, or None on SQLite)."""
+def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_ids=None, matched=None):
+    """(`ranked()`'s queryset, the candidate ids it ranks, or None on SQLite).
+
+    `matched`: `match(base, q, also)` when the caller built it already (its planner estimate is remembered).
+    """
     """The best matches of `q` first, ranked by BM25 among a bounded set of candidates; annotated with `rank`.
 
     Candidates are the RANK_NEWEST newest matches, the RANK_TITLE newest
@@ -284,8 +287,8 @@ def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_i
     if newest_ids is not None:  # already read by run(), while counting
         newest = base.model.objects.filter(pk__any_of=newest_ids[:RANK_NEWEST]).values_list("pk", flat=True)
     else:
-        matched = match(base, q, also)
-        newest = newest_first(matched, base=base, wanted=RANK_NEWEST, test_us=TEST_DOCUMENT_US, planned=planned)
+        matched = match(base, q, also) if matched is None else matched
+        newest = newest_first(matched, base=base, wanted=RANK_NEWEST, test_us=TEST_DOCUMENT_US)
         newest = newest.values_list("pk", flat=True)[:RANK_NEWEST]
     terms = terms_of(q, also)
     # Title matches, tested on the title alone; the full match is checked on the few candidates only.
@@ -716,15 +719,14 @@ def _run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outc
             .order_by("-rank", "-published_at", "-id")
         )
     else:
-        # When the count was the planner's estimate (more than TRUST_ESTIMATE_ABOVE), it was for these matches.
-        trusted = outcome.newest is None and not (outcome.exact or outcome.any_word or phrase_ids is not None)
         outcome.results, candidates = ranked_candidates(
             base,
             outcome.query,
             outcome.also,
             any_word=outcome.any_word,
             newest_ids=outcome.newest,
-            planned=outcome.total if trusted else None,
+            # Every word of the query (or of its correction): what was counted, unless only some words matched.
+            matched=None if outcome.any_word else outcome.matched,
         )
         if outcome.sample is None and outcome.newest is None and candidates is not None:
             # Nothing was read while counting (the planner's estimate was trusted): the facets count the candidates.
