@@ -87,11 +87,12 @@ def view_name(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is not None:
         return match.view_name or "<unnamed>"
-    return _route_of(request.path_info)
+    return view_name_of(request.path_info)
 
 
 @functools.lru_cache(maxsize=4096)
-def _route_of(path: str) -> str:
+def view_name_of(path: str) -> str:
+    """The route name of `path`, for an answer given before routing."""
     if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "static"
     try:
@@ -114,10 +115,7 @@ def _child(metric, *labels):
 
 
 def observe_request(request, response, seconds: float) -> None:
-    view = view_name(request)
-    method = request.method if request.method in _METHODS else "other"
-    _child(REQUEST_SECONDS, view, method).observe(seconds)
-    _child(RESPONSES, view, method, str(response.status_code)).inc()
+    observe_response(view_name(request), request.method, response.status_code, seconds)
     # articles/caching.py's lookup() leaves (key, version) after a lookup, None when Redis was unreachable.
     state = getattr(request, "_page_cache", _NOT_LOOKED_UP)
     if state is not _NOT_LOOKED_UP:
@@ -127,6 +125,13 @@ def observe_request(request, response, seconds: float) -> None:
             _child(PAGE_CACHE, "hit").inc()
         else:
             _child(PAGE_CACHE, "miss").inc()
+
+
+def observe_response(view: str, method: str, status: int, seconds: float) -> None:
+    """One response of `view`; also for answers given before Django runs (kb/throttle.py's replayed refusals)."""
+    method = method if method in _METHODS else "other"
+    _child(REQUEST_SECONDS, view, method).observe(seconds)
+    _child(RESPONSES, view, method, str(status)).inc()
 
 
 def observe_search(seconds: float, results: int, kind: str = "page") -> None:

@@ -10,7 +10,9 @@ import time
 import pytest
 from django.urls import reverse
 
+import kb.wsgi
 from kb import throttle
+from tests.wsgi_client import call
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +121,93 @@ def test_the_remembered_address_is_the_one_axes_resolves(rf, settings, proxies):
         extra = {"HTTP_X_FORWARDED_FOR": header} if header is not None else {}
         request = rf.get("/search/", REMOTE_ADDR="10.0.0.9", **extra)
         assert throttle.client_address(request) == (get_client_ip_address(request) or "10.0.0.9")
+
+
+# ---------------------------------------------------------------- before Django (kb/wsgi.py)
+
+FLOODER = "198.51.100.7"
+
+
+def not_django(environ, start_response):
+    raise AssertionError("a replayed refusal must not reach Django")
+
+
+def test_a_remembered_client_is_answered_before_django_with_djangos_own_refusal(limits, monkeypatch, caplog):
+    throttle.remember_refused(FLOODER, 30)
+    status, through_django, body = call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+    assert status.startswith("429") and ("/search/", 30) in throttle._replies
+
+    monkeypatch.setattr(kb.wsgi, "django_application", not_django)
+    with caplog.at_level("INFO", logger="kb.request"):
+        replayed_status, replayed, replayed_body = call(
+            "GET", "/search/", "q=retries+again", REMOTE_ADDR=FLOODER, HTTP_X_REQUEST_ID="flood-1"
+        )
+    assert (replayed_status, replayed_body) == (status, body)
+    assert "a lot of searches" in body.decode()
+    assert replayed.pop("X-Request-ID") == "flood-1"
+    assert through_django.pop("X-Request-ID") != "flood-1"
+    assert replayed == through_django  # Retry-After, Cache-Control and every security header, as Django sent them
+    [line] = [record for record in caplog.records if getattr(record, "request_id", None) == "flood-1"]
+    assert (line.method, line.path, line.status, line.user_id) == ("GET", "/search/", 429, None)
+
+
+def test_a_replayed_refusal_is_counted_in_the_metrics(limits, monkeypatch):
+    from prometheus_client import REGISTRY
+
+    labels = {"view": "search:search", "method": "GET", "status": "429"}
+
+    def refusals():
+        return REGISTRY.get_sample_value("kb_responses_total", labels) or 0
+
+    throttle.remember_refused(FLOODER, 30)
+    call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+    before = refusals()
+    monkeypatch.setattr(kb.wsgi, "django_application", not_django)
+    call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+    assert refusals() == before + 1
+
+
+def test_the_api_refusal_and_head_are_replayed_as_django_answered_them(limits, monkeypatch):
+    throttle.remember_refused(FLOODER, 30)
+    first = call("GET", "/api/v1/articles", "q=retries", REMOTE_ADDR=FLOODER)
+    assert first[0].startswith("429") and first[1]["Content-Type"] == "application/problem+json"
+    monkeypatch.setattr(kb.wsgi, "django_application", not_django)
+    again = call("GET", "/api/v1/articles", "q=other", REMOTE_ADDR=FLOODER)
+    assert (again[0], again[2]) == (first[0], first[2])
+    status, headers, body = call("HEAD", "/api/v1/articles", "q=other", REMOTE_ADDR=FLOODER)
+    assert (status, body) == (first[0], b"") and headers["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "environ"),
+    [
+        ("/search/", "q=retries", {"REMOTE_ADDR": "198.51.100.8"}),  # another client
+        ("/search/", "q=retries", {"REMOTE_ADDR": FLOODER, "HTTP_COOKIE": "sessionid=abc"}),  # perhaps signed in
+        ("/search/", "q=+", {"REMOTE_ADDR": FLOODER}),  # no words: the search form
+        ("/search/", "category=ops", {"REMOTE_ADDR": FLOODER}),
+        ("/", "q=retries", {"REMOTE_ADDR": FLOODER}),  # not an expensive page
+        ("/search/", "q=retries&" + "&".join(f"f{n}=1" for n in range(1200)), {"REMOTE_ADDR": FLOODER}),  # Django's 400
+    ],
+)
+def test_what_the_replay_cannot_decide_goes_to_django(limits, monkeypatch, path, query, environ):
+    throttle.remember_refused(FLOODER, 30)
+    call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)  # recorded: replays are possible
+    reached = []
+
+    def django(environ, start_response):
+        reached.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"django"]
+
+    monkeypatch.setattr(kb.wsgi, "django_application", django)
+    assert call("GET", path, query, **environ)[2] == b"django"
+    assert reached == [path]
+
+
+def test_the_replay_ends_with_the_wait(limits, monkeypatch):
+    throttle.remember_refused(FLOODER, 30)
+    call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+    with throttle._blocked_lock:
+        throttle._blocked[FLOODER] = time.monotonic() - 1  # the wait is over
+    request = {"PATH_INFO": "/search/", "QUERY_STRING": "q=x", "REMOTE_ADDR": FLOODER}
+    assert throttle.replay_refusal(request, None) is None

@@ -1,39 +1,11 @@
 """kb.wsgi.application as a WSGI server calls it: the real app, real database."""
 
-import io
-from wsgiref.util import setup_testing_defaults
-
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.core.signals import request_finished
 
-from kb.wsgi import application
+from tests.wsgi_client import call
 
 pytestmark = pytest.mark.django_db
-
-
-def call(method: str, path: str) -> tuple[str, dict, bytes]:
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": "testserver", "wsgi.input": io.BytesIO()}
-    setup_testing_defaults(environ)
-    started = {}
-
-    def start_response(status, headers, exc_info=None):
-        started.update(status=status, headers=dict(headers))
-
-    # As Django's test client does: the test's transaction must keep its connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        result = application(environ, start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return started["status"], started["headers"], body
 
 
 def test_head_gets_the_headers_of_get_and_no_body(article_factory):
