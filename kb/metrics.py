@@ -87,12 +87,11 @@ def view_name(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is not None:
         return match.view_name or "<unnamed>"
-    return view_name_of(request.path_info)
+    return _route_of(request.path_info)
 
 
 @functools.lru_cache(maxsize=4096)
-def view_name_of(path: str) -> str:
-    """The route name of `path`, for an answer given before routing."""
+def _route_of(path: str) -> str:
     if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "static"
     try:

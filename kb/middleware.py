@@ -26,12 +26,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def request_id_from(request) -> str:
-    return request_id_in(request.META)
-
-
-def request_id_in(meta) -> str:
-    """The request's id from `meta` (request.META, or a WSGI environ), or a new one."""
-    given = meta.get("HTTP_X_REQUEST_ID", "")
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 

@@ -85,14 +85,9 @@ def is_expensive(request, view_name: str | None) -> bool:
 
 def client_address(request) -> str:
     """The client's address as django-axes resolves it (through django-ipware, TRUSTED_PROXY_COUNT proxies)."""
-    return client_address_in(request.META)
-
-
-def client_address_in(meta) -> str:
-    """client_address() from `meta`: request.META, or the WSGI environ it is made from."""
-    headers = tuple(meta.get(name) for name in settings.AXES_IPWARE_META_PRECEDENCE_ORDER)
+    headers = tuple(request.META.get(name) for name in settings.AXES_IPWARE_META_PRECEDENCE_ORDER)
     key = (headers, tuple(settings.AXES_IPWARE_META_PRECEDENCE_ORDER), settings.AXES_IPWARE_PROXY_COUNT)
-    return _address_from(key) or meta.get("REMOTE_ADDR") or "unknown"
+    return _address_from(key) or request.META.get("REMOTE_ADDR") or "unknown"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -268,37 +263,50 @@ class BlockedClientMiddleware:
         self.refuse = _with_headers(lambda request: too_many(request, request._kb_refused_for))
 
     def __call__(self, request):
-        if _blocked and settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            parameter = expensive_parameter(request.path_info)
-            if parameter is not None and request.GET.get(parameter, "").strip():
-                seconds = refused_for(client_address(request))
-                if seconds > 0:
-                    request._kb_refused_for = seconds
-                    # kb/wsgi.py records this refusal as it leaves Django, to replay it (see "before Django").
-                    request.environ[REPLAY_KEY] = (request.path_info, _retry_after(seconds))
-                    return self.refuse(request)
+        seconds = remembered_refusal(request)
+        if seconds > 0:
+            request._kb_refused_for = seconds
+            # kb/wsgi.py records this refusal as it leaves Django, to replay it (see "before Django").
+            request.environ[REPLAY_KEY] = _reply_key(request, seconds)
+            return self.refuse(request)
         return self.get_response(request)
+
+
+def remembered_refusal(request) -> float:
+    """Seconds this process still refuses `request` from memory: a remembered client's expensive request, unsigned."""
+    if _blocked and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        parameter = expensive_parameter(request.path_info)
+        if parameter is not None and request.GET.get(parameter, "").strip():
+            return refused_for(client_address(request))
+    return 0.0
 
 
 # ---------------------------------------------------------------- refused again, before Django
 #
 # Even from memory, a refusal through Django cost what serving a cached page does (150 µs in-process: the
-# request object, the request signals, the header middleware setting a dozen headers one by one), four times
-# /livez: under 8 clients flooding searches, a cached page's p95 was 2.6-3.1 times its idle value. So the
-# first refusal from memory of each kind (path, Retry-After) is recorded in each process as it left Django
-# (status, headers and body), and kb/wsgi.py replays it to later expensive requests of remembered clients
-# before Django runs, each with its own request id, log line and metrics. Anything the replay cannot decide
-# as Django would (a session cookie, a query string Django would refuse) goes through Django.
+# request signals, the middleware above, the header middleware setting a dozen headers one by one), four
+# times /livez: under 8 clients flooding searches, a cached page's p95 was 2.6-3.1 times its idle value. So
+# the first refusal from memory of each kind is recorded in each process as it left Django (status, headers
+# and body), and kb/wsgi.py replays it to later expensive requests of remembered clients before Django runs,
+# each with its own request id, log line and metrics. The request is read by Django's own request class and
+# judged by remembered_refusal(), as the middleware judges it; a kind is what the reply depends on: the path
+# (page or API), the scheme (HSTS) and the Retry-After. Anything else goes through Django.
 
-REPLAY_KEY = "kb.refused"  # in the environ of a refusal from memory: (path, Retry-After)
-_replies: dict[tuple[str, int], tuple[str, list[tuple[str, str]], bytes]] = {}
-_REPLIES_MAX = 256  # two paths, Retry-After up to 60 s by default; bounded whatever the settings
+REPLAY_KEY = "kb.refused"  # in the environ of a refusal from memory: its _reply_key()
+_replies: dict[tuple, tuple[str, list[tuple[str, str]], bytes]] = {}
+_REPLIES_MAX = 512  # two paths, two schemes, Retry-After up to 60 s by default; bounded whatever the settings
+
+
+def _reply_key(request, seconds: float) -> tuple:
+    return (request.path_info, request.is_secure(), _retry_after(seconds))
 
 
 def record_reply(key, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
     """Keep Django's refusal for `key` (REPLAY_KEY's value), without what is the request's own."""
+    if not status.startswith("429"):
+        return  # not a refusal after all (an HTTPS redirect, a bad request): never replayed
     if any(name.lower() == "set-cookie" for name, _ in headers):
-        return  # a cookie is some client's own (none is set today): such a refusal is never replayed
+        return  # a cookie is some client's own (none is set today)
     if len(_replies) < _REPLIES_MAX:
         _replies[key] = (status, [(name, value) for name, value in headers if name != "X-Request-ID"], body)
 
@@ -307,42 +315,28 @@ def replay_refusal(environ, start_response):
     """The WSGI answer to a remembered client's expensive request, when it can be given without Django; else None."""
     if not _blocked or not _replies:
         return None
-    started = time.perf_counter()
-    path = environ.get("PATH_INFO", "")
-    parameter = expensive_parameter(path)
-    if parameter is None or settings.SESSION_COOKIE_NAME in environ.get("HTTP_COOKIE", ""):
-        return None  # not expensive, or perhaps signed in: Django decides
-    if not _query_value(environ, parameter).strip():
-        return None
-    seconds = refused_for(client_address_in(environ))
-    if seconds <= 0:
-        return None
-    reply = _replies.get((path, _retry_after(seconds)))
-    if reply is None:
-        return None  # Django refuses it, and kb/wsgi.py records the reply for next time
+    from django.core.exceptions import SuspiciousOperation
+    from django.core.handlers.wsgi import WSGIRequest
+
     from kb import metrics
-    from kb.middleware import log_request, request_id_in
+    from kb.middleware import log_request, request_id_from
 
-    status, headers, body = reply
-    request_id = request_id_in(environ)
-    start_response(status, [*headers, ("X-Request-ID", request_id)])
-    method = environ.get("REQUEST_METHOD", "GET")
-    elapsed = time.perf_counter() - started
-    code = int(status[:3])
-    metrics.observe_response(metrics.view_name_of(path), method, code, elapsed)
-    log_request(request_id=request_id, method=method, path=path, status=code, seconds=elapsed)
-    return [] if method == "HEAD" else [body]
-
-
-def _query_value(environ, parameter: str) -> str:
-    """The parameter's value as request.GET gives it; empty when Django would refuse the query string."""
-    from django.core.exceptions import TooManyFieldsSent
-    from django.http import QueryDict
-
+    started = time.perf_counter()
+    request = WSGIRequest(environ)
     try:
-        return QueryDict(environ.get("QUERY_STRING", "").encode("iso-8859-1")).get(parameter, "")
-    except (TooManyFieldsSent, UnicodeEncodeError):
-        return ""
+        seconds = remembered_refusal(request)
+    except SuspiciousOperation:  # a query string Django refuses (too many fields): Django answers it
+        return None
+    reply = _replies.get(_reply_key(request, seconds)) if seconds > 0 else None
+    if reply is None:
+        return None  # not refused, or not yet this kind: Django refuses it, and kb/wsgi.py records the reply
+    status, headers, body = reply
+    request_id = request_id_from(request)
+    start_response(status, [*headers, ("X-Request-ID", request_id)])
+    elapsed, code = time.perf_counter() - started, int(status[:3])
+    metrics.observe_response(metrics.view_name(request), request.method, code, elapsed)
+    log_request(request_id=request_id, method=request.method, path=request.path, status=code, seconds=elapsed)
+    return [] if request.method == "HEAD" else [body]
 
 
 class Held:

@@ -135,7 +135,7 @@ def not_django(environ, start_response):
 def test_a_remembered_client_is_answered_before_django_with_djangos_own_refusal(limits, monkeypatch, caplog):
     throttle.remember_refused(FLOODER, 30)
     status, through_django, body = call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
-    assert status.startswith("429") and ("/search/", 30) in throttle._replies
+    assert status.startswith("429") and ("/search/", False, 30) in throttle._replies
 
     monkeypatch.setattr(kb.wsgi, "django_application", not_django)
     with caplog.at_level("INFO", logger="kb.request"):
@@ -209,5 +209,30 @@ def test_the_replay_ends_with_the_wait(limits, monkeypatch):
     call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
     with throttle._blocked_lock:
         throttle._blocked[FLOODER] = time.monotonic() - 1  # the wait is over
-    request = {"PATH_INFO": "/search/", "QUERY_STRING": "q=x", "REMOTE_ADDR": FLOODER}
-    assert throttle.replay_refusal(request, None) is None
+    monkeypatch.setattr(kb.wsgi, "django_application", not_django)
+    with pytest.raises(AssertionError, match="must not reach Django"):
+        call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+
+
+def test_an_https_redirect_is_never_replayed_and_each_scheme_has_its_own_reply(limits, settings, monkeypatch):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    # As production starts (SECURE_SSL_REDIRECT is on unless DEBUG): middleware read these settings once, then.
+    monkeypatch.setattr(kb.wsgi, "django_application", WSGIHandler())
+    throttle.remember_refused(FLOODER, 30)
+    status, headers, _ = call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)
+    assert status.startswith("301") and headers["Location"] == "https://testserver/search/?q=retries"
+    assert not throttle._replies  # a redirect names the request's own address
+    status, headers, _ = call("GET", "/search/", "q=other", REMOTE_ADDR=FLOODER)
+    assert headers["Location"] == "https://testserver/search/?q=other"
+
+    secure = {"REMOTE_ADDR": FLOODER, "HTTP_X_FORWARDED_PROTO": "https"}
+    first = call("GET", "/search/", "q=retries", **secure)
+    assert first[0].startswith("429") and "Strict-Transport-Security" in first[1]
+    monkeypatch.setattr(kb.wsgi, "django_application", not_django)
+    again = call("GET", "/search/", "q=retries", **secure)
+    assert again[0] == first[0] and again[1]["Strict-Transport-Security"] == first[1]["Strict-Transport-Security"]
+    with pytest.raises(AssertionError, match="must not reach Django"):
+        call("GET", "/search/", "q=retries", REMOTE_ADDR=FLOODER)  # plain HTTP: Django redirects it, as before
