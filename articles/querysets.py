@@ -37,6 +37,27 @@ class ArticleQuerySet(models.QuerySet):
         # updated_at: cached pages' Last-Modified is the newest of what they list (articles/caching.py).
         return self.only("id", "title", "slug", "summary", "status", "published_at", "updated_at", "reading_time")
 
+    def with_every_tag(self, tag_slugs):
+        """Narrowed to articles with every one of the tags, each a semi-join on the tag's id (none if one is unknown).
+
+        Joined through the tag's slug (`tags__slug=`), the planner guesses a
+        tag's size from the average (777 articles) even for the most used
+        (39,000 at 100,000 articles), and a search walked every tagged article
+        checking its match on each (2 s); by id it knows, and picks the cheap end.
+        """
+        from taggit.models import Tag, TaggedItem
+
+        from articles.counts import _article_content_type_id
+
+        ids = dict(Tag.objects.filter(slug__in=tag_slugs).values_list("slug", "pk"))
+        narrowed = self
+        for slug in tag_slugs:
+            if slug not in ids:
+                return self.none()
+            taggings = TaggedItem.objects.filter(tag_id=ids[slug], content_type_id=_article_content_type_id())
+            narrowed = narrowed.filter(pk__in=taggings.values("object_id"))
+        return narrowed
+
     def visible_to(self, user):
         """Staff may open drafts and scheduled articles; everyone else sees public ones."""
         if user.is_authenticated and user.is_staff:

@@ -135,6 +135,11 @@ def choose_rows(base: str) -> list[Row]:
         ),
         Row("API search, common word", "search", "/api/v1/articles?q=database"),
         Row("API search, a misspelling", "typo", "/api/v1/articles?q=idempotncy"),
+        Row(
+            "API search, filtered",
+            "search",
+            f"/api/v1/articles?q=service&category={category.slug}&tag={tag.slug}",
+        ),
         Row("tag feed", "page", f"/tags/{tag.slug}/feed/"),
         Row("sitemap", "sitemap", "/sitemap.xml"),
     ]

@@ -29,7 +29,7 @@ from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from taggit.models import Tag, TaggedItem
+from taggit.models import TaggedItem
 
 import kb.lookups  # noqa: F401 (registers __any_of)
 from articles import lexicon
@@ -190,13 +190,18 @@ def inverse_document_frequency(documents: int, ndoc: int) -> float:
     return math.log(1 + (documents - ndoc + 0.5) / (ndoc + 0.5))
 
 
+def _tsquery_sql(q: str, also=()) -> tuple[str, list]:
+    """reader_query(q, also) as SQL and its parameters, for queries written by hand."""
+    sql = " || ".join(["websearch_to_tsquery(%s::regconfig, %s)"] * (1 + len(also)))
+    return sql, [value for text in (q, *also) for value in (CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", text))]
+
+
 def bm25(terms: list[Term], q: str, also=()):
     """The BM25 score of a row of articles_article for `terms`, with the all-words and phrase boosts."""
     documents, average = corpus_stats()
     documents = max(documents, max((t.ndoc for t in terms), default=0), 1)
     idf = [inverse_document_frequency(documents, t.ndoc) * (1 if t.own else SYNONYM_WEIGHT) for t in terms]
-    strict = " || ".join(["websearch_to_tsquery(%s::regconfig, %s)"] * (1 + len(also)))
-    strict_params = [value for text in (q, *also) for value in (CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", text))]
+    strict, strict_params = _tsquery_sql(q, also)
     words = [w for w in re.findall(r"\w+", q) if w.lower() != "or"]
     phrase = bool(any_word_query(q))  # several words, no search syntax
     # The document is read once per article, in `d`: each mention of the column would read it again from
@@ -336,26 +341,51 @@ def count(queryset) -> tuple[int, bool]:
     return n, n <= COUNT_EXACT_UP_TO
 
 
-def count_newest(queryset, base) -> tuple[int, bool, list | None]:
-    """count(), and the ids it read: the newest COUNT_EXACT_UP_TO + 1, in one walk.
+def count_newest(base, q: str, also=()) -> tuple[object, int, bool, list | None]:
+    """(the matches of `q` or an alternative in `base`, count(), and the ids it read: the newest
+    COUNT_EXACT_UP_TO + 1, in one walk).
 
     Counting, ranking's newest candidates and the facets' sample were three
     reads of the same matches (each checking the match on every article's
     document); this is one. None when the planner's estimate is trusted and
-    nothing is read. `base`: what the matches were narrowed from (for
-    newest_first()).
+    nothing is read.
     """
+    queryset = match(base, q, also)
     if queryset.query.is_empty():  # a filter that can match nothing (an unknown category or tag)
-        return 0, True, []
+        return queryset, 0, True, []
     planned = None
     if connection.vendor == "postgresql" and (planned := _planned_rows(queryset)) > TRUST_ESTIMATE_ABOVE:
-        return _round(planned), False, None
+        return queryset, _round(planned), False, None
     wanted = COUNT_EXACT_UP_TO + 1
     newest = newest_first(queryset, base=base, wanted=wanted, test_us=TEST_DOCUMENT_US, planned=planned)
-    ids = list(newest.values_list("pk", flat=True)[:wanted])
+    if getattr(newest, "_kb_walks", False):
+        ids = _walk_newest(base, q, also, wanted)
+    else:
+        ids = list(newest.values_list("pk", flat=True)[:wanted])
     if len(ids) < wanted and getattr(newest, "_kb_windowed", False):  # the window held fewer than expected
         ids = list(queryset.order_by(NOT_BY_THE_DATE_INDEX.desc(), "-id").values_list("pk", flat=True)[:wanted])
-    return len(ids), len(ids) <= COUNT_EXACT_UP_TO, ids
+    return queryset, len(ids), len(ids) <= COUNT_EXACT_UP_TO, ids
+
+
+def _walk_newest(base, q: str, also, wanted: int) -> list[int]:
+    """Ids of the newest `wanted` articles of `base` matching `q` or an alternative, walking `base` newest first.
+
+    Walked as one query, PostgreSQL tests the match (reading the article's
+    5 KB search document) where it reads the article, before the tag's
+    semi-join, though the tag's index probe is cheaper and fails more often.
+    So the walk is a subquery (OFFSET 0 keeps it one) and the match is tested
+    on what every filter left: "service" in a category and a tag, 301
+    newest matches, tested 340 documents instead of 856 (13 -> 5 ms). The
+    subquery's order is kept: nothing above it sorts or joins, which also
+    lets the LIMIT reach its plan (a walk, not a sort of every row).
+    """
+    walk = base.order_by("-published_at", "-id").values("pk", "search_vector")
+    walk_sql, walk_params = walk.query.sql_with_params()
+    tsquery, tsquery_params = _tsquery_sql(q, also)
+    sql = f"SELECT w.pk FROM ({walk_sql} OFFSET 0) w WHERE w.search_vector @@ ({tsquery}) LIMIT %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*walk_params, *tsquery_params, wanted])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 # The publication date, in an expression no index provides (see newest_first()).
@@ -394,7 +424,9 @@ def newest_first(queryset, *, base, wanted: int, test_us: float, planned: int | 
     if window:
         sorting = sorting * NEWEST_WINDOW / public + WINDOW_US
     if walked * test_us <= sorting:
-        return queryset.order_by("-published_at", "-id")
+        walking = queryset.order_by("-published_at", "-id")
+        walking._kb_walks = True  # count_newest() walks in a query of its own (_walk_newest())
+        return walking
     start = window_start() if window else None
     ordered = (queryset if start is None else queryset.filter(published_at__gte=start)).order_by(
         NOT_BY_THE_DATE_INDEX.desc(), "-id"
@@ -614,28 +646,6 @@ class Outcome:
 QUESTION_WORDS = 3
 
 
-def tagged(base, tag_slugs):
-    """`base` narrowed to articles with every one of the tags, each a semi-join on the tag's id.
-
-    Joined through the tag's slug, the planner guesses a tag's size from the
-    average (777 articles) even for the most used (39,000 at 100,000 articles)
-    and walks every tagged article checking the search match on each (2 s);
-    by id it knows, and picks the cheap end.
-    """
-    from articles.counts import _article_content_type_id
-
-    ids = dict(Tag.objects.filter(slug__in=tag_slugs).values_list("slug", "pk"))
-    for slug in tag_slugs:
-        if slug not in ids:
-            return base.none()
-        base = base.filter(
-            pk__in=TaggedItem.objects.filter(tag_id=ids[slug], content_type_id=_article_content_type_id()).values(
-                "object_id"
-            )
-        )
-    return base
-
-
 @contextmanager
 def planned_for_memory():
     """The engine's own queries planned with random_page_cost 1.1, in a transaction of their own (PostgreSQL).
@@ -685,23 +695,22 @@ def _run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outc
         outcome = Outcome(results=None, total=total, exact=exact, query=q, matched=base.filter(pk__any_of=phrase_ids))
         outcome.limit = len(phrase_ids)
     else:
-        outcome = Outcome(results=None, total=0, query=q, matched=match(base, q, also), also=also)
-        outcome.total, outcome.exact, outcome.newest = count_newest(outcome.matched, base)
+        outcome = Outcome(results=None, total=0, query=q, also=also)
+        outcome.matched, outcome.total, outcome.exact, outcome.newest = count_newest(base, q, also)
     outcome.original_total = outcome.total
     if outcome.total < FEW_RESULTS and correct:
         outcome.correction = suggest(q, base)
         if outcome.correction and outcome.correction.confident:
             corrected_also = synonyms.expand(outcome.correction.text)
-            corrected = match(base, outcome.correction.text, corrected_also)
-            total, exact, newest = count_newest(corrected, base)
+            corrected, total, exact, newest = count_newest(base, outcome.correction.text, corrected_also)
             if total > outcome.total:
                 outcome.matched, outcome.total, outcome.exact, outcome.newest = corrected, total, exact, newest
                 outcome.query, outcome.also, outcome.limit = outcome.correction.text, corrected_also, None
     loose = any_word_query(outcome.query)
     question = loose and len(loose.split(" or ")) >= QUESTION_WORDS
     if loose and (outcome.total == 0 or question):
-        relaxed = match(base, loose, [any_word_query(text) or text for text in outcome.also])
-        total, exact, newest = count_newest(relaxed, base)
+        loose_also = [any_word_query(text) or text for text in outcome.also]
+        relaxed, total, exact, newest = count_newest(base, loose, loose_also)
         if total > outcome.total or (total == outcome.total and not exact):
             outcome.relaxed = outcome.total == 0
             outcome.matched, outcome.total, outcome.exact = relaxed, total, exact

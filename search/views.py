@@ -39,7 +39,7 @@ def search_view(request):
         if category_id is None:
             notices.append(f"There is no category “{category_slug}”.")
     if tag_slugs:
-        base = search.tagged(base, tag_slugs)
+        base = base.with_every_tag(tag_slugs)
     outcome = search.run(base, q, sort=params["sort"], correct=not params["verbatim"])
     # What every link that refines these results carries along.
     keep = {"sort": params["sort"], "verbatim": 1 if params["verbatim"] else None}

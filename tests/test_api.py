@@ -193,6 +193,19 @@ def test_filters_narrow_to_a_category_and_to_every_given_tag(client, seeded, art
     assert len(both_tags) < len(walk(client, tag="security", limit=100)[0])
 
 
+def test_filters_narrow_by_the_category_and_tag_ids_as_the_search_page_does(article_factory, category):
+    from articles.api import ArticleListParams, find_articles
+
+    article_factory(category=category, tags=["api", "security"], title="Keys")
+    for q in ("", "keys"):
+        queryset, *_ = find_articles(ArticleListParams(q=q, category=category.slug, tag=["api", "security"]))
+        where = str(queryset.query).split(" WHERE ", 1)[1]
+        # Through the slugs, the planner guessed every tag's size from the average (a search of the most
+        # used tag at 100,000 articles: 179-436 ms; by id, 62).
+        assert '"taggit_tag"' not in where and '"articles_category"."slug"' not in where
+        assert [a.title for a in queryset] == ["Keys"]
+
+
 def test_a_cursor_only_works_for_the_query_that_gave_it(client, seeded):
     cursor = ok(client, "/articles", q="api", limit=2)["next"]
 

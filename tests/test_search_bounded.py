@@ -251,7 +251,37 @@ def test_the_newest_matches_sorted_within_the_window_are_the_newest_of_all(windo
 def test_a_count_whose_window_held_too_few_reads_past_it(windowed):
     base = Article.objects.published()
 
-    total, exact, ids = engine.count_newest(engine.match(base, "gizmo"), base)
+    _, total, exact, ids = engine.count_newest(base, "gizmo")
 
     assert (total, exact) == (7, False)  # COUNT_EXACT_UP_TO is 6 here
     assert ids == [a.pk for a in windowed[:7]]
+
+
+def test_a_count_that_walks_tests_the_match_after_the_tag_and_finds_the_newest_matches(
+    many, article_factory, category, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(engine, "COUNT_EXACT_UP_TO", 3)
+    article_factory(category=category, title="Tools without the word", tags=["tools"], published_at=timezone.now())
+    base = Article.objects.published().filter(category=category).with_every_tag(["tools"])
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 15_000 if queryset is base else 5_000)
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
+    executed = []
+
+    def remember(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    from django.db import connection
+
+    with connection.execute_wrapper(remember):
+        _, total, exact, ids = engine.count_newest(base, "gizmo")
+
+    # Walked (the planner's estimates say most of what the filters leave matches), the match tested last.
+    [walk] = executed
+    assert walk.startswith("SELECT w.pk FROM (SELECT") and walk.endswith(
+        "OFFSET 0) w WHERE w.search_vector @@ (websearch_to_tsquery(%s::regconfig, %s)) LIMIT %s"
+    )
+    tools = sorted((a for a in many if "tools" in a.tags.names()), key=lambda a: a.published_at, reverse=True)
+    assert (total, exact, ids) == (4, False, [a.pk for a in tools[:4]])
+    expected = engine.match(base, "gizmo").order_by("-published_at", "-id").values_list("pk", flat=True)[:4]
+    assert ids == list(expected)
