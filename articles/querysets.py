@@ -56,6 +56,9 @@ class ArticleQuerySet(models.QuerySet):
                 return self.none()
             taggings = TaggedItem.objects.filter(tag_id=ids[slug], content_type_id=_article_content_type_id())
             narrowed = narrowed.filter(pk__in=taggings.values("object_id"))
+        # What a walk of the date index passes through: the tags are tested on each article it reaches
+        # (search/engine.py newest_first()).
+        narrowed._kb_before_tags = self
         return narrowed
 
     def visible_to(self, user):

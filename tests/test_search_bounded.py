@@ -285,3 +285,37 @@ def test_a_count_that_walks_tests_the_match_after_the_tag_and_finds_the_newest_m
     assert (total, exact, ids) == (4, False, [a.pk for a in tools[:4]])
     expected = engine.match(base, "gizmo").order_by("-published_at", "-id").values_list("pk", flat=True)[:4]
     assert ids == list(expected)
+
+
+def test_a_walk_through_a_tag_is_priced_by_the_date_index_it_passes(many, monkeypatch):
+    # As at 100,000 public articles: 40,000 with the tag, 6,000 of those with the word. Walking the date
+    # index for the newest 200 passes about 3,300 articles (the tag is tested on those the walk reaches),
+    # not 1,300 of the tagged ones; sorting the matches among the newest articles costs less.
+    base = Article.objects.published().with_every_tag(["tools"])
+    sizes = {id(base._kb_before_tags): 100_000, id(base): 40_000}
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: sizes.get(id(queryset), 6_000))
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
+    matches = engine.match(base, "gizmo")
+
+    newest = engine.newest_first(matches, base=base, wanted=200, test_us=engine.TEST_DOCUMENT_US)
+
+    assert not getattr(newest, "_kb_walks", False)
+    assert 'ORDER BY "articles_article"."published_at" DESC' not in str(newest.query)
+
+
+def test_a_question_ranks_the_newest_matches_of_every_word_read_while_counting(many, monkeypatch):
+    wanted = []
+    real = engine.newest_first
+
+    def recording(queryset, **options):
+        wanted.append(options["wanted"])
+        return real(queryset, **options)
+
+    monkeypatch.setattr(engine, "newest_first", recording)
+    outcome = engine.run(Article.objects.published(), "gizmo paragraph about")
+
+    assert outcome.any_word and outcome.total == 12
+    # Counted: every word, then any word (COUNT_EXACT_UP_TO + 1 each); the titles; never every word again.
+    assert engine.RANK_NEWEST not in wanted
+    assert wanted[:2] == [engine.COUNT_EXACT_UP_TO + 1] * 2
+    assert [a.title for a in outcome.results][:1] == ["Note 0"]
