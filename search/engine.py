@@ -289,12 +289,10 @@ def ranked_candidates(base, q: str, also=(), *, any_word: bool = False, newest_i
             .order_by("-rank", "-published_at", "-id")
         ), None
     # The newest articles with every word: they are boosted, so they belong among the candidates.
-    if newest_ids is not None:  # already read by run(), while counting
-        newest = base.model.objects.filter(pk__any_of=newest_ids[:RANK_NEWEST]).values_list("pk", flat=True)
-    else:
+    if newest_ids is None:  # not read by run() while counting (the planner's estimate was trusted)
         matched = match(base, q, also) if matched is None else matched
-        newest = newest_first(matched, base=base, wanted=RANK_NEWEST, test_us=TEST_DOCUMENT_US)
-        newest = newest.values_list("pk", flat=True)[:RANK_NEWEST]
+        newest_ids, _ = _newest_ids(matched, base, q, also, wanted=RANK_NEWEST)
+    newest = base.model.objects.filter(pk__any_of=newest_ids[:RANK_NEWEST]).values_list("pk", flat=True)
     terms = terms_of(q, also)
     # Title matches, tested on the title alone; the full match is checked on the few candidates only.
     # The title's stored tsvector: parsed when the title was written, not for each row passed here.
@@ -357,14 +355,19 @@ def count_newest(base, q: str, also=()) -> tuple[object, int, bool, list | None]
     if connection.vendor == "postgresql" and (planned := _planned_rows(queryset)) > TRUST_ESTIMATE_ABOVE:
         return queryset, _round(planned), False, None
     wanted = COUNT_EXACT_UP_TO + 1
-    newest = newest_first(queryset, base=base, wanted=wanted, test_us=TEST_DOCUMENT_US, planned=planned)
-    if getattr(newest, "_kb_walks", False):
-        ids = _walk_newest(base, q, also, wanted)
-    else:
-        ids = list(newest.values_list("pk", flat=True)[:wanted])
-    if len(ids) < wanted and getattr(newest, "_kb_windowed", False):  # the window held fewer than expected
+    ids, windowed = _newest_ids(queryset, base, q, also, wanted=wanted, planned=planned)
+    if len(ids) < wanted and windowed:  # the window held fewer than expected
         ids = list(queryset.order_by(NOT_BY_THE_DATE_INDEX.desc(), "-id").values_list("pk", flat=True)[:wanted])
     return queryset, len(ids), len(ids) <= COUNT_EXACT_UP_TO, ids
+
+
+def _newest_ids(queryset, base, q: str, also, *, wanted: int, planned: int | None = None) -> tuple[list[int], bool]:
+    """(ids of the newest `wanted` of `queryset`, the matches of `q` in `base`, read the cheaper way; whether
+    only the newest window was read)."""
+    newest = newest_first(queryset, base=base, wanted=wanted, test_us=TEST_DOCUMENT_US, planned=planned)
+    if getattr(newest, "_kb_walks", False):
+        return _walk_newest(base, q, also, wanted), False
+    return list(newest.values_list("pk", flat=True)[:wanted]), getattr(newest, "_kb_windowed", False)
 
 
 def _walk_newest(base, q: str, also, wanted: int) -> list[int]:

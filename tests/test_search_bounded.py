@@ -319,3 +319,25 @@ def test_a_question_ranks_the_newest_matches_of_every_word_read_while_counting(m
     assert engine.RANK_NEWEST not in wanted
     assert wanted[:2] == [engine.COUNT_EXACT_UP_TO + 1] * 2
     assert [a.title for a in outcome.results][:1] == ["Note 0"]
+
+
+def test_ranking_walks_for_the_newest_matches_after_every_filter_when_nothing_was_counted(many, monkeypatch):
+    from django.db import connection
+
+    base = Article.objects.published().with_every_tag(["tools"])
+    # As for a common word at 100,000 articles: the planner's estimate is trusted, and most articles match.
+    monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 50_000)
+    monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
+    executed = []
+
+    def remember(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(remember):
+        outcome = engine.run(base, "gizmo")
+        found = {article.pk for article in outcome.results}
+
+    assert (outcome.total, outcome.exact) == (50_000, False)
+    assert len([sql for sql in executed if sql.startswith("SELECT w.pk FROM (")]) == 1
+    assert found == {a.pk for a in many if "tools" in a.tags.names()}
