@@ -35,6 +35,7 @@ RESULTS = ROOT / "bench" / "results-scale.md"
 README = ROOT / "README.md"
 START, END = "<!-- bench-scale:start -->", "<!-- bench-scale:end -->"
 PHRASE = '"circuit breaker"'
+QUESTION = "how to make a queue consumer idempotent"
 TIMEOUT = 60  # above gunicorn's 30 s: a killed worker shows as a dropped connection, not a client timeout
 
 SECONDS = float(os.environ.get("BENCH_SCALE_SECONDS", "15"))
@@ -126,6 +127,14 @@ def choose_rows(base: str) -> list[Row]:
         Row("search, quoted phrase", "search", f"/search/?q={q(PHRASE)}"),
         Row("search, filtered", "search", f"/search/?q=service&category={category.slug}&tag={tag.slug}"),
         Row("search, sort=newest", "search", "/search/?q=api&sort=newest"),
+        # A question (three words or more) matches on any word: every-word and any-word matches, and the
+        # articles with its rarest word, are candidates.
+        Row("search, a question", "search", f"/search/?q={q(QUESTION)}"),
+        Row(
+            "search, a question, filtered",
+            "search",
+            f"/search/?q={q(QUESTION)}&category={category.slug}&tag={tag.slug}",
+        ),
         Row("search, a misspelling", "typo", "/search/?q=idempotncy"),
         Row(
             "search, a unique query per request",

@@ -27,8 +27,8 @@ def small_caps(monkeypatch):
     monkeypatch.setattr(engine, "PHRASE_SAMPLE", 4)
 
 
-def days_ago(n):
-    return timezone.now() - timedelta(days=n)
+def days_ago(n, hours=0):
+    return timezone.now() - timedelta(days=n, hours=hours)
 
 
 def search_length(article) -> float:
@@ -104,3 +104,14 @@ def test_a_quoted_phrase_is_exact_among_few_matches(article_factory, category):
     article_factory(category=category, title="B", body="A breaker on a circuit board.")
     outcome = engine.run(Article.objects.published(), '"circuit breaker"')
     assert outcome.exact and outcome.total == 1 and list(outcome.results) == [phrase]
+
+
+def test_when_few_have_every_word_the_newest_with_any_word_are_ranked(small_caps, article_factory, category):
+    # Nothing has every word, and no word is rare (each is in more articles than RANK_RARE): the candidates are
+    # the newest with any of the words, not the newest with whichever word happens to be the least common.
+    for n in range(8):
+        article_factory(category=category, title=f"Queue {n}", body="A queue of work.", published_at=days_ago(n))
+        article_factory(category=category, title=f"Consumer {n}", body="A consumer.", published_at=days_ago(n, 1))
+    outcome = engine.run(Article.objects.published(), "queue consumer idempotent")
+    assert outcome.any_word and not outcome.exact
+    assert {a.title for a in outcome.results} == {"Queue 0", "Consumer 0", "Queue 1", "Consumer 1"}
