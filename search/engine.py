@@ -445,7 +445,7 @@ def newest_first(queryset, *, base, wanted: int, test_us: float, planned: int | 
         sorting = sorting * NEWEST_WINDOW / public + WINDOW_US
     if walked * test_us <= sorting:
         walking = queryset.order_by("-published_at", "-id")
-        walking._kb_walks = True  # count_newest() walks in a query of its own (_walk_newest())
+        walking._kb_walks = True  # _newest_ids() walks in a query of its own, the match tested last (_walk_newest())
         return walking
     start = window_start() if window else None
     ordered = (queryset if start is None else queryset.filter(published_at__gte=start)).order_by(
