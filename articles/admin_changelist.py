@@ -29,6 +29,7 @@ from django.utils.functional import cached_property
 from taggit.models import Tag, TaggedItem
 
 from articles.models import Article
+from kb.planner import planned_for_memory
 
 # Counted exactly up to here; above, the planner's estimate is shown as "about N".
 EXACT_COUNT_LIMIT = 5000
@@ -67,7 +68,10 @@ class EstimatedCountPaginator(Paginator):
         estimate = _planner_rows(queryset)
         if estimate > 2 * EXACT_COUNT_LIMIT:
             return ApproximateCount(estimate)
-        capped = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+        # Planned for memory: with the default costs, the 5,001 of 8,400 articles matching "circuit:*" were
+        # counted by a table scan testing 60,000 search documents (447 ms; 30 through the index).
+        with planned_for_memory(queryset.db):
+            capped = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
         if capped <= EXACT_COUNT_LIMIT:
             return capped
         return ApproximateCount(max(estimate, EXACT_COUNT_LIMIT + 1))

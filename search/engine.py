@@ -22,7 +22,7 @@ from itertools import islice, product
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVectorField
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, Count, DateTimeField, ExpressionWrapper, F, FloatField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left
@@ -34,6 +34,7 @@ from taggit.models import TaggedItem
 import kb.lookups  # noqa: F401 (registers __any_of)
 from articles import lexicon
 from articles.search import CONFIG, TITLE_VECTOR, expand_compounds
+from kb import planner
 
 # Private-use characters mark highlights inside the database's snippet; the
 # snippet is escaped whole and only these become <mark>, so nothing else an
@@ -668,25 +669,20 @@ QUESTION_WORDS = 3
 
 @contextmanager
 def planned_for_memory():
-    """The engine's own queries planned with random_page_cost 1.1, in a transaction of their own (PostgreSQL).
+    """The engine's own queries planned with random_page_cost 1.1, in a transaction of their own (kb/planner.py).
 
-    With the default 4.0 the planner expects every row read through an index
-    to cost a disk seek, so for "the newest matches in a category" it reads
-    every match through a bitmap and sorts them (626 ms at 100,000 articles)
-    rather than walking the category's date index until it has enough (5 ms).
-    The data of a search is in memory; 1.1 says so, for these queries only.
+    With the default 4.0, for "the newest matches in a category" the planner
+    reads every match through a bitmap and sorts them (626 ms at 100,000
+    articles) rather than walking the category's date index until it has
+    enough (5 ms).
     """
-    if connection.vendor != "postgresql" or getattr(connection, "_kb_planned_for_memory", False):
-        yield  # SQLite, or already inside (run() around ranked() and the rest)
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL random_page_cost = 1.1")
-        connection._kb_planned_for_memory = True
+    outermost = not getattr(connection, "_kb_planned_for_memory", False)
+    with planner.planned_for_memory():
         try:
             yield
         finally:
-            connection._kb_planned_for_memory = False
-            connection._kb_corpus_stats = None
+            if outermost:
+                connection._kb_corpus_stats = None  # read once per search (corpus_stats())
 
 
 def run(base, q: str, *, sort: str = "relevance", correct: bool = True) -> Outcome:
