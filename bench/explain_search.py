@@ -4,7 +4,7 @@
 
 Runs the request twice in-process (the first warms the caches and the planner's statistics), records every
 statement of the second and explains the slowest again, under the engine's planner setting
-(random_page_cost 1.1, search/engine.py's planned_for_memory). Written for bench/explain-search-after.md.
+(random_page_cost 1.1, kb/planner.py's planned_for_memory). Written for bench/explain-search-after.md.
 """
 
 import os
