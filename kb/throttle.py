@@ -313,7 +313,8 @@ def record_reply(key, status: str, headers: list[tuple[str, str]], body: bytes) 
 
 def replay_refusal(environ, start_response):
     """The WSGI answer to a remembered client's expensive request, when it can be given without Django; else None."""
-    if not _blocked or not _replies:
+    # Other pages (a cached page while a flood is refused) pay nothing more: no request object is made for them.
+    if not _blocked or not _replies or expensive_parameter(environ.get("PATH_INFO", "")) is None:
         return None
     from django.core.exceptions import SuspiciousOperation
     from django.core.handlers.wsgi import WSGIRequest
