@@ -5,6 +5,7 @@ like a common word at 100,000 articles.
 """
 
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -54,6 +55,19 @@ def many(article_factory, category):
         )
     )
     return articles
+
+
+@contextmanager
+def statements():
+    """The SQL of every statement run inside the block, as Django sends it (placeholders, not values)."""
+    executed = []
+
+    def remember(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(remember):
+        yield executed
 
 
 def get(client, **params):
@@ -258,22 +272,14 @@ def test_a_count_whose_window_held_too_few_reads_past_it(windowed):
 
 
 def test_a_count_that_walks_tests_the_match_after_the_tag_and_finds_the_newest_matches(
-    many, article_factory, category, monkeypatch, django_assert_num_queries
+    many, article_factory, category, monkeypatch
 ):
     monkeypatch.setattr(engine, "COUNT_EXACT_UP_TO", 3)
     article_factory(category=category, title="Tools without the word", tags=["tools"], published_at=timezone.now())
     base = Article.objects.published().filter(category=category).with_every_tag(["tools"])
     monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 15_000 if queryset is base else 5_000)
     monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
-    executed = []
-
-    def remember(execute, sql, params, many, context):
-        executed.append(sql)
-        return execute(sql, params, many, context)
-
-    from django.db import connection
-
-    with connection.execute_wrapper(remember):
+    with statements() as executed:
         _, total, exact, ids = engine.count_newest(base, "gizmo")
 
     # Walked (the planner's estimates say most of what the filters leave matches), the match tested last.
@@ -322,19 +328,11 @@ def test_a_question_ranks_the_newest_matches_of_every_word_read_while_counting(m
 
 
 def test_ranking_walks_for_the_newest_matches_after_every_filter_when_nothing_was_counted(many, monkeypatch):
-    from django.db import connection
-
     base = Article.objects.published().with_every_tag(["tools"])
     # As for a common word at 100,000 articles: the planner's estimate is trusted, and most articles match.
     monkeypatch.setattr(engine, "_planned_rows", lambda queryset: 50_000)
     monkeypatch.setattr(engine, "corpus_stats", lambda: (100_000, 500.0))
-    executed = []
-
-    def remember(execute, sql, params, many, context):
-        executed.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(remember):
+    with statements() as executed:
         outcome = engine.run(base, "gizmo")
         found = {article.pk for article in outcome.results}
 
