@@ -73,10 +73,14 @@ FACET_TAGS = 20
 assert MAX_RESULTS <= RANK_NEWEST <= COUNT_EXACT_UP_TO <= FACET_SAMPLE  # noqa: S101 (what the paging relies on)
 
 
-def _websearch(q: str) -> SearchQuery:
+def _unhyphened(text: str) -> str:
     # "dead-letter" must find "dead letter" too: PostgreSQL would otherwise
     # demand the hyphenated compound. A leading "-word" still excludes.
-    return SearchQuery(re.sub(r"(?<=\w)-(?=\w)", " ", q), search_type="websearch", config=CONFIG)
+    return re.sub(r"(?<=\w)-(?=\w)", " ", text)
+
+
+def _websearch(q: str) -> SearchQuery:
+    return SearchQuery(_unhyphened(q), search_type="websearch", config=CONFIG)
 
 
 def reader_query(q: str, also=()) -> SearchQuery:
@@ -124,7 +128,7 @@ def _positive_text(texts) -> str:
     """The words to score: negated words, quotes and `or` left out; compounds split as in the document."""
     words = []
     for text in texts:
-        for token in re.sub(r"(?<=\w)-(?=\w)", " ", text).split():
+        for token in _unhyphened(text).split():
             if token.startswith("-") or token.lower() == "or":
                 continue
             words.append(token.strip('"'))
@@ -194,7 +198,7 @@ def inverse_document_frequency(documents: int, ndoc: int) -> float:
 def _tsquery_sql(q: str, also=()) -> tuple[str, list]:
     """reader_query(q, also) as SQL and its parameters, for queries written by hand."""
     sql = " || ".join(["websearch_to_tsquery(%s::regconfig, %s)"] * (1 + len(also)))
-    return sql, [value for text in (q, *also) for value in (CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", text))]
+    return sql, [value for text in (q, *also) for value in (CONFIG, _unhyphened(text))]
 
 
 def bm25(terms: list[Term], q: str, also=()):
@@ -780,7 +784,7 @@ def _phrase_matches(base, q: str) -> tuple[list[int], int, bool]:
     words = match(base, q.replace('"', " "))
     has_phrase = RawSQL(
         "articles_article.search_vector @@ websearch_to_tsquery(%s::regconfig, %s)",
-        [CONFIG, re.sub(r"(?<=\w)-(?=\w)", " ", q)],
+        [CONFIG, _unhyphened(q)],
         output_field=BooleanField(),
     )
     from articles.models import Article
