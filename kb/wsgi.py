@@ -24,7 +24,8 @@ def application(environ, start_response):
     replayed = throttle.replay_refusal(environ, start_response)
     if replayed is not None:
         return replayed
-    if throttle._blocked:
+    # Only an expensive page can be refused from memory: other pages (cached ones, during a flood) are not wrapped.
+    if throttle._blocked and throttle.expensive_parameter(environ.get("PATH_INFO", "")) is not None:
         result = _recording_refusals(environ, start_response)
     else:
         result = django_application(environ, start_response)
